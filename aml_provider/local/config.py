@@ -1,0 +1,41 @@
+"""Settings of the local Amazon ML service, from command-line flags or environment variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """Everything the service needs to run; every room reads its settings from here."""
+
+    data_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 8086
+    #: URL clients use to reach this service (EndpointUrl, LogUri, console pages); defaults to host:port.
+    public_url: str | None = None
+    #: S3 endpoint the service reads and writes data at; None means real S3.
+    s3_endpoint_url: str | None = field(default_factory=lambda: os.environ.get("AWS_ENDPOINT_URL_S3"))
+    region_name: str = "us-east-1"
+    #: Access keys accepted from clients (access key id -> secret); empty means "create one in data_dir".
+    access_keys: dict[str, str] = field(default_factory=dict)
+    #: Jobs that run at once; more wait in PENDING.
+    max_concurrent_jobs: int = 2
+    #: Real-time Predict requests per second allowed per endpoint.
+    predict_requests_per_second: int = 200
+    #: Seconds an endpoint stays UPDATING before it is READY.
+    endpoint_mount_seconds: float = 0.0
+    #: Server URL templates for CreateDataSourceFromRedshift / FromRDS, by cluster or instance identifier;
+    #: the key "*" matches any identifier. "{database}" in a template is replaced by the request's database.
+    redshift_servers: dict[str, str] = field(
+        default_factory=lambda: {"*": os.environ.get("AML_LOCAL_REDSHIFT_URL", "postgresql://127.0.0.1:5432")}
+    )
+    rds_servers: dict[str, str] = field(
+        default_factory=lambda: {"*": os.environ.get("AML_LOCAL_RDS_URL", "mysql://127.0.0.1:3306")}
+    )
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")

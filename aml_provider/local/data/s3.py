@@ -1,0 +1,105 @@
+"""S3 access for the service: list, stream, read and write objects named by `s3://bucket/key` URIs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from aml_provider.local.config import ServiceConfig
+from aml_provider.local.errors import JobFailed
+
+
+@dataclass(frozen=True)
+class S3Object:
+    uri: str
+    size: int
+
+    @property
+    def name(self) -> str:
+        """The object's file name: the last part of its key."""
+        return self.uri.rsplit("/", 1)[-1]
+
+
+def split_uri(uri: str) -> tuple[str, str]:
+    """Split `s3://bucket/key` into bucket and key."""
+    if not uri.startswith("s3://"):
+        raise ValueError(f"not an S3 URI: {uri!r}")
+    bucket, _, key = uri[5:].partition("/")
+    return bucket, key
+
+
+def join_uri(prefix: str, *parts: str) -> str:
+    """Join an S3 prefix and key parts with exactly one `/` between them."""
+    return "/".join([prefix.rstrip("/"), *(p.strip("/") for p in parts)])
+
+
+class S3Store:
+    """A thin, error-translating wrapper over a boto3 S3 client."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    @classmethod
+    def from_config(cls, config: ServiceConfig) -> S3Store:
+        client = boto3.session.Session().client(
+            "s3", endpoint_url=config.s3_endpoint_url, region_name=config.region_name
+        )
+        return cls(client)
+
+    def list(self, uri: str) -> list[S3Object]:
+        """The object at `uri`, or every non-empty object under it when it is a prefix, in key order."""
+        bucket, key = split_uri(uri)
+        try:
+            if key and not key.endswith("/"):
+                try:
+                    head = self.client.head_object(Bucket=bucket, Key=key)
+                    return [S3Object(uri, head["ContentLength"])]
+                except ClientError as err:
+                    if err.response["Error"]["Code"] not in ("404", "NoSuchKey", "NotFound"):
+                        raise
+            found = []
+            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key):
+                for item in page.get("Contents", []):
+                    name = item["Key"].rsplit("/", 1)[-1]
+                    if item["Size"] > 0 and not name.startswith(".") and not item["Key"].endswith("/"):
+                        found.append(S3Object(f"s3://{bucket}/{item['Key']}", item["Size"]))
+        except (ClientError, BotoCoreError) as err:
+            raise JobFailed(f"Cannot read {uri}: {err}") from err
+        if not found:
+            raise JobFailed(f"No data found at {uri}: the object or prefix does not exist or is empty.")
+        return sorted(found, key=lambda o: o.uri)
+
+    def open(self, uri: str) -> IO[bytes]:
+        """A streaming reader of the object's bytes."""
+        bucket, key = split_uri(uri)
+        try:
+            return self.client.get_object(Bucket=bucket, Key=key)["Body"]  # type: ignore[no-any-return]
+        except (ClientError, BotoCoreError) as err:
+            raise JobFailed(f"Cannot read {uri}: {err}") from err
+
+    def read_text(self, uri: str) -> str:
+        with self.open(uri) as body:
+            return body.read().decode("utf-8")
+
+    def put(self, uri: str, data: bytes, content_type: str = "application/octet-stream") -> None:
+        bucket, key = split_uri(uri)
+        try:
+            self.client.put_object(Bucket=bucket, Key=key, Body=data, ContentType=content_type)
+        except (ClientError, BotoCoreError) as err:
+            raise JobFailed(f"Cannot write {uri}: {err}") from err
+
+    def upload(self, path: Path, uri: str) -> None:
+        bucket, key = split_uri(uri)
+        try:
+            self.client.upload_file(str(path), bucket, key)
+        except (ClientError, BotoCoreError) as err:
+            raise JobFailed(f"Cannot write {uri}: {err}") from err
+
+    def delete(self, uris: list[str]) -> None:
+        for uri in uris:
+            bucket, key = split_uri(uri)
+            self.client.delete_object(Bucket=bucket, Key=key)

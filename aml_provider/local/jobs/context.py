@@ -1,0 +1,32 @@
+"""What a job sees of the service: its entity, its dependencies' files, S3, its own files and its log."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aml_provider.local.config import ServiceConfig
+from aml_provider.local.data.s3 import S3Store
+
+
+@dataclass
+class JobContext:
+    """Handed to a job function `run(ctx) -> dict`.
+
+    The job returns the API fields to set when it completes (e.g. `DataSizeInBytes`) and raises
+    `errors.JobFailed(message)` to end FAILED. The runner sets Status, StartedAt, FinishedAt and
+    ComputeTime itself. Jobs hand results to later jobs through files in `artifacts`.
+    """
+
+    kind: str  # "DataSource" | "MLModel" | "Evaluation" | "BatchPrediction"
+    entity: dict[str, Any]  # the entity as GetX returns it
+    request: dict[str, Any]  # the create request as received (passwords removed)
+    config: ServiceConfig
+    s3: S3Store
+    artifacts: Path  # this entity's own directory, kept across restarts
+    artifacts_of: Callable[[str, str], Path]  # (kind, id) -> another entity's directory
+    get_entity: Callable[[str, str], dict[str, Any]]  # (kind, id) -> that entity as GetX returns it
+    log: Callable[[str], None]  # append a line to the log served at LogUri
+    secrets: dict[str, str] = field(default_factory=dict)  # e.g. {"Password": ...}, never persisted
