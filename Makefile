@@ -1,0 +1,39 @@
+# Set-up and checks. `make demo` runs the main job end to end; `make test` runs lint, types and tests.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+export UV_COMPILE_BYTECODE := 1
+
+.PHONY: install demo test lint serve bench lock clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check uv
+	$(UV) pip install --python $(PY) -q -r requirements.lock
+	$(UV) pip install --python $(PY) -q --no-deps -e .
+	touch $@
+
+demo: install
+	$(PY) -m aml_provider.demo
+
+test: install lint
+	$(VENV)/bin/pytest
+
+lint: install
+	$(VENV)/bin/ruff check aml_provider dags tests
+	$(VENV)/bin/ruff format --check aml_provider dags tests
+	$(VENV)/bin/mypy
+
+serve: install
+	$(VENV)/bin/aml-local serve --data-dir .aml-local
+
+bench: install
+	$(VENV)/bin/pytest tests/benchmarks -s -p no:cacheprovider -o addopts=""
+
+lock:
+	$(UV) pip compile pyproject.toml --extra dev -o requirements.lock --python-version 3.11
+
+clean:
+	rm -rf $(VENV) .aml-local .airflow
