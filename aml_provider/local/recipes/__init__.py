@@ -1,1 +1,8 @@
-"""."""
+"""Recipes: the parser of the recipe language, its compiler to features (FeaturePipeline), default recipes."""
+
+from __future__ import annotations
+
+from aml_provider.local.recipes.recipe import Recipe, parse_recipe
+from aml_provider.local.recipes.source import RecipeError
+
+__all__ = ["Recipe", "RecipeError", "parse_recipe"]
