@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -99,7 +100,7 @@ class S3Store:
         except (ClientError, BotoCoreError) as err:
             raise JobFailed(f"Cannot write {uri}: {err}") from err
 
-    def delete(self, uris: list[str]) -> None:
+    def delete(self, uris: Iterable[str]) -> None:
         for uri in uris:
             bucket, key = split_uri(uri)
             self.client.delete_object(Bucket=bucket, Key=key)

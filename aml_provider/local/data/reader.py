@@ -1,0 +1,246 @@
+"""Streaming reader of a datasource's CSV files: bounded memory, malformed lines counted and skipped."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import pandas as pd
+
+from aml_provider.local.data.rearrangement import Rearrangement, parse_rearrangement
+from aml_provider.local.data.s3 import S3Object, S3Store
+from aml_provider.local.data.schema import Schema, parse_schema
+from aml_provider.local.errors import JobFailed
+
+MAX_LINE_BYTES = 100 * 1024
+BLOCK_BYTES = 8 * 1024 * 1024
+#: How many reasons for rejected lines a chunk keeps, for logs and failure messages.
+MAX_PROBLEMS = 5
+
+
+@dataclass
+class Chunk:
+    """Selected, well-formed rows of one file: raw string values by attribute name."""
+
+    file: S3Object
+    columns: dict[str, np.ndarray]
+    line_numbers: np.ndarray  # 0-based index of each row among the file's data lines (header excluded)
+    rejected: int = 0  # malformed lines dropped since the previous chunk
+    problems: list[str] = field(default_factory=list)  # why the first few of them were dropped
+
+    def __len__(self) -> int:
+        return len(self.line_numbers)
+
+
+class DataSourceReader:
+    """The rows of a datasource, read file by file in blocks of whole lines."""
+
+    def __init__(
+        self,
+        s3: S3Store,
+        schema: Schema,
+        files: list[S3Object],
+        statistics: dict[str, Any] | None = None,
+        rearrangement: Rearrangement | None = None,
+    ) -> None:
+        self.s3 = s3
+        self.schema = schema
+        self.files = files
+        self.statistics = statistics
+        self.rearrangement = rearrangement or Rearrangement()
+
+    def chunks(self, chunk_rows: int = 100_000) -> Iterator[Chunk]:
+        """Chunks of at most `chunk_rows` rows, in file and line order, rearrangement applied."""
+        total_bytes = sum(f.size for f in self.files)
+        file_start = 0
+        for file in self.files:
+            with self.s3.open(file.uri) as body:
+                reader = _FileReader(self, file, file_start, total_bytes)
+                for offset, block in _line_blocks(body, file):
+                    yield from reader.read(offset, block, chunk_rows)
+            file_start += file.size
+
+
+def open_datasource(s3: S3Store, artifacts: Path, entity: dict[str, Any]) -> DataSourceReader:
+    """The reader of a completed datasource, from the files its job left in `artifacts`."""
+    schema = parse_schema((artifacts / "schema.json").read_text())
+    files = [S3Object(f["uri"], int(f["size"])) for f in json.loads((artifacts / "files.json").read_text())]
+    statistics_path = artifacts / "statistics.json"
+    statistics = json.loads(statistics_path.read_text()) if statistics_path.exists() else None
+    rearrangement = parse_rearrangement(entity.get("DataRearrangement"))
+    return DataSourceReader(s3, schema, files, statistics, rearrangement)
+
+
+def _line_blocks(body: IO[bytes], file: S3Object) -> Iterator[tuple[int, bytes | None]]:
+    """(offset, block) pairs: blocks of whole lines ending in newline; None marks an overlong line."""
+    offset, buffer, skipping = 0, b"", False
+    while piece := body.read(BLOCK_BYTES):
+        if offset == 0 and not buffer and b"\n" not in piece and b"\r" in piece:
+            raise JobFailed(
+                f"{file.uri} ends its lines with a bare carriage return (\\r), which cannot be read; "
+                "save it with \\n or \\r\\n line ends."
+            )
+        if skipping:
+            newline = piece.find(b"\n")
+            offset += len(piece) if newline < 0 else newline + 1
+            if newline < 0:
+                continue
+            piece, skipping = piece[newline + 1 :], False
+        buffer += piece
+        cut = buffer.rfind(b"\n") + 1
+        if cut:
+            yield offset, buffer[:cut]
+            offset, buffer = offset + cut, buffer[cut:]
+        if len(buffer) > MAX_LINE_BYTES:
+            yield offset, None
+            offset, buffer, skipping = offset + len(buffer), b"", True
+    if buffer and not skipping:
+        yield offset, buffer + b"\n"
+
+
+class _FileReader:
+    """Turns the line blocks of one file into chunks, keeping its line counts between blocks."""
+
+    def __init__(self, reader: DataSourceReader, file: S3Object, file_start: int, total_bytes: int) -> None:
+        self.schema = reader.schema
+        self.rearrangement = reader.rearrangement
+        self.file = file
+        self.file_start = file_start
+        self.total_bytes = total_bytes
+        self.lines_seen = 0  # physical lines so far, for messages
+        self.data_lines = 0  # non-blank lines after the header so far
+
+    def read(self, offset: int, block: bytes | None, chunk_rows: int) -> Iterator[Chunk]:
+        if block is None:
+            yield from self._overlong(offset)
+            return
+        lines = _Lines(block)
+        data = ~lines.blank
+        if self.lines_seen == 0 and self.schema.header:
+            data[0] = False
+        numbers = self.data_lines + np.cumsum(data) - 1
+        selected = data.copy()
+        selected[data] = self.rearrangement.select(
+            self.file.uri, offset + lines.starts[data], self.file_start, self.total_bytes
+        )
+        problems = self._problems(lines, selected)
+        good = selected & ~problems.mask
+        columns = self._parse(lines, good)
+        first_line = self.lines_seen
+        self.lines_seen += len(lines.starts)
+        self.data_lines += int(data.sum())
+        line_numbers = numbers[good].astype(np.int64)
+        messages = [f"line {first_line + i + 1} of {self.file.uri}: {why}" for i, why in problems.reasons]
+        for begin in range(0, max(len(line_numbers), 1), chunk_rows):
+            part = slice(begin, begin + chunk_rows)
+            rejected = problems.count if begin == 0 else 0
+            if begin or len(line_numbers) or rejected:
+                yield Chunk(
+                    self.file,
+                    {name: values[part] for name, values in columns.items()},
+                    line_numbers[part],
+                    rejected,
+                    messages if rejected else [],
+                )
+
+    def _overlong(self, offset: int) -> Iterator[Chunk]:
+        """One line longer than the observation limit: counted as a data line, rejected if selected."""
+        self.lines_seen += 1
+        if self.lines_seen == 1 and self.schema.header:
+            return
+        self.data_lines += 1
+        if self.rearrangement.select(self.file.uri, np.array([offset]), self.file_start, self.total_bytes)[0]:
+            empty = {name: np.empty(0, dtype=object) for name in self.schema.names}
+            why = f"a line of {self.file.uri} at byte {offset} is longer than {MAX_LINE_BYTES} bytes"
+            yield Chunk(self.file, empty, np.empty(0, dtype=np.int64), 1, [why])
+
+    def _problems(self, lines: _Lines, selected: np.ndarray) -> _Problems:
+        """Selected lines that are too long or have the wrong number of fields."""
+        expected = len(self.schema.attributes)
+        fields = lines.field_counts(selected)
+        too_long = selected & (lines.lengths > MAX_LINE_BYTES)
+        wrong = selected & ~too_long & (fields != expected)
+        mask = too_long | wrong
+        reasons = []
+        for i in np.flatnonzero(mask)[:MAX_PROBLEMS]:
+            if too_long[i]:
+                reasons.append((int(i), f"longer than {MAX_LINE_BYTES} bytes"))
+            elif fields[i] < 0:
+                reasons.append((int(i), "badly quoted value"))
+            else:
+                reasons.append((int(i), f"{fields[i]} values where the schema has {expected} attributes"))
+        return _Problems(mask, int(mask.sum()), reasons)
+
+    def _parse(self, lines: _Lines, good: np.ndarray) -> dict[str, np.ndarray]:
+        """The good lines' values by attribute: pandas' C parser, or the csv module if it disagrees."""
+        names = self.schema.names
+        count = int(good.sum())
+        if count == 0:
+            return {name: np.empty(0, dtype=object) for name in names}
+        frame = pd.read_csv(
+            io.BytesIO(lines.keep(good)),
+            header=None,
+            names=list(range(len(names))),
+            index_col=False,
+            dtype=object,
+            na_filter=False,
+            skip_blank_lines=False,
+            encoding="utf-8",
+            encoding_errors="replace",
+            on_bad_lines="skip",
+            engine="c",
+        )
+        if len(frame) == count:
+            return {name: frame[i].to_numpy(dtype=object) for i, name in enumerate(names)}
+        rows = [next(csv.reader([lines.text(int(i))])) for i in np.flatnonzero(good)]
+        table = np.empty((count, len(names)), dtype=object)
+        table[:] = rows
+        return {name: table[:, i].copy() for i, name in enumerate(names)}
+
+
+@dataclass
+class _Problems:
+    mask: np.ndarray
+    count: int
+    reasons: list[tuple[int, str]]
+
+
+class _Lines:
+    """Line boundaries of a block of whole lines, found with numpy."""
+
+    def __init__(self, block: bytes) -> None:
+        self.raw = block
+        self.bytes = np.frombuffer(block, dtype=np.uint8)
+        newlines = np.flatnonzero(self.bytes == ord("\n"))
+        self.starts = np.concatenate(([0], newlines[:-1] + 1))
+        self.ends = newlines - ((newlines > self.starts) & (self.bytes[newlines - 1] == ord("\r")))
+        self.lengths = self.ends - self.starts
+        self.blank = self.lengths == 0
+
+    def text(self, i: int) -> str:
+        return self.raw[self.starts[i] : self.ends[i]].decode("utf-8", errors="replace")
+
+    def field_counts(self, selected: np.ndarray) -> np.ndarray:
+        """Values per line (for selected lines; -1 when badly quoted), quotes and all."""
+        commas = np.add.reduceat(self.bytes == ord(","), self.starts, dtype=np.int64)
+        quoted = np.add.reduceat(self.bytes == ord('"'), self.starts, dtype=np.int64) > 0
+        counts = commas + 1
+        for i in np.flatnonzero(quoted & selected):
+            try:
+                counts[i] = len(next(csv.reader([self.text(int(i))], strict=True)))
+            except csv.Error:
+                counts[i] = -1
+        return counts
+
+    def keep(self, mask: np.ndarray) -> bytes:
+        """The bytes of the lines in `mask` (with their line ends)."""
+        if mask.all():
+            return self.raw
+        sizes = np.diff(np.concatenate((self.starts, [len(self.bytes)])))
+        return self.bytes[np.repeat(mask, sizes)].tobytes()  # type: ignore[no-any-return]
