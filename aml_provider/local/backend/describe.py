@@ -1,0 +1,120 @@
+"""Describe{DataSources,MLModels,Evaluations,BatchPredictions}: filter, sort and page through entities.
+
+Results include DELETED entities (waiters and sensors must see them). Time comparisons accept epoch
+seconds or ISO-8601 text. NextToken is an opaque, URL-safe token bound to the query it came from.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from aml_provider.local.backend.documents import describe_document
+from aml_provider.local.backend.kinds import Kind
+from aml_provider.local.backend.services import Services
+from aml_provider.local.errors import InvalidInputException
+from aml_provider.local.store import COMPARISONS
+
+_COMMON = {
+    "CreatedAt": "created_at",
+    "LastUpdatedAt": "last_updated_at",
+    "Status": "status",
+    "Name": "name",
+    "IAMUser": "created_by",
+}
+_OF_DEPENDENT = {"MLModelId": "model_id", "DataSourceId": "data_source_id", "DataURI": "data_uri"}
+
+#: FilterVariable -> store column, per kind.
+FILTER_VARIABLES: dict[str, dict[str, str]] = {
+    "DataSource": _COMMON | {"DataLocationS3": "data_uri"},
+    "MLModel": _COMMON
+    | {
+        "TrainingDataSourceId": "data_source_id",
+        "RealtimeEndpointStatus": "endpoint_status",
+        "MLModelType": "model_type",
+        "Algorithm": "algorithm",
+        "TrainingDataURI": "data_uri",
+    },
+    "Evaluation": _COMMON | _OF_DEPENDENT,
+    "BatchPrediction": _COMMON | _OF_DEPENDENT,
+}
+TIME_COLUMNS = frozenset({"created_at", "last_updated_at"})
+DEFAULT_LIMIT = 100
+
+
+def describe(services: Services, kind: Kind, request: dict[str, Any]) -> dict[str, Any]:
+    variable = request.get("FilterVariable", "CreatedAt")
+    column = FILTER_VARIABLES[kind.name].get(variable)
+    if column is None:
+        raise InvalidInputException(
+            f"FilterVariable {variable!r} is not one of {', '.join(FILTER_VARIABLES[kind.name])}."
+        )
+    comparisons = {op: _value(column, op, request[op]) for op in COMPARISONS if request.get(op) is not None}
+    if comparisons and "FilterVariable" not in request:
+        raise InvalidInputException(f"Set FilterVariable to say what {', '.join(comparisons)} compares.")
+    limit = request.get("Limit", DEFAULT_LIMIT)
+    if not 1 <= limit <= DEFAULT_LIMIT:
+        raise InvalidInputException(f"Limit must be between 1 and {DEFAULT_LIMIT}, got {limit}.")
+    query = _query_key(kind, request)
+    offset = _offset(request["NextToken"], query) if request.get("NextToken") else 0
+    documents = services.store.describe(
+        kind.name, column, comparisons, request.get("SortOrder") == "dsc", limit + 1, offset
+    )
+    response: dict[str, Any] = {"Results": [describe_document(kind.name, d) for d in documents[:limit]]}
+    if len(documents) > limit:
+        response["NextToken"] = _token(offset + limit, query)
+    return response
+
+
+def _value(column: str, op: str, text: str) -> Any:
+    if column not in TIME_COLUMNS:
+        return text
+    if op == "Prefix":
+        raise InvalidInputException("Prefix compares text; use GT, GE, LT, LE, EQ or NE for times.")
+    return parse_time(op, text)
+
+
+def parse_time(member: str, text: str) -> float:
+    """Epoch seconds from epoch-seconds text or ISO-8601 (UTC unless it names a zone)."""
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError as error:
+        raise InvalidInputException(
+            f"{member} {text!r} is not a time; give epoch seconds (1700000000.5) or ISO-8601 "
+            "(2024-01-31T12:00:00Z)."
+        ) from error
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def _query_key(kind: Kind, request: dict[str, Any]) -> str:
+    """A short digest of everything but the page position, so a token only continues its own query."""
+    query = {k: v for k, v in request.items() if k not in ("NextToken", "Limit")}
+    return hashlib.sha256(json.dumps([kind.name, query], sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _token(offset: int, query: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"offset": offset, "query": query}).encode()).decode()
+
+
+def _offset(token: str, query: str) -> int:
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(token.encode()))
+        offset = decoded["offset"]
+        valid = decoded["query"] == query and isinstance(offset, int) and offset >= 0
+    except (binascii.Error, ValueError, TypeError, KeyError):
+        valid = False
+    if not valid:
+        raise InvalidInputException(
+            "NextToken is not one this query returned; repeat the request without NextToken."
+        )
+    return int(offset)

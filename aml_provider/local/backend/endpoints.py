@@ -1,0 +1,213 @@
+"""Real-time endpoints: mount a COMPLETED model's predictor, answer Predict, throttle per endpoint.
+
+Mounted predictors live in memory. After a restart a READY endpoint loads its predictor on the first
+Predict; an endpoint left UPDATING is mounted again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aml_provider.local.backend import entities
+from aml_provider.local.backend.kinds import ML_MODEL
+from aml_provider.local.backend.models import NO_ENDPOINT
+from aml_provider.local.backend.services import Services
+from aml_provider.local.config import ServiceConfig
+from aml_provider.local.errors import (
+    InvalidInputException,
+    LimitExceededException,
+    PredictorNotMountedException,
+    ResourceNotFoundException,
+)
+from aml_provider.local.jobs.runner import artifacts_dir
+from aml_provider.local.store import EntityStore, StoredEntity, now
+
+logger = logging.getLogger(__name__)
+MAX_RECORD_BYTES = 100 * 1024
+
+
+class TokenBucket:
+    """Allows `rate` requests per second, with bursts of up to one second's worth."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.tokens = rate
+        self.refilled = time.monotonic()
+        self.lock = threading.Lock()
+
+    def take(self) -> bool:
+        with self.lock:
+            moment = time.monotonic()
+            self.tokens = min(self.rate, self.tokens + (moment - self.refilled) * self.rate)
+            self.refilled = moment
+            if self.tokens < 1:
+                return False
+            self.tokens -= 1
+            return True
+
+
+@dataclass
+class Mounted:
+    predictor: Any
+    score_threshold: float
+    bucket: TokenBucket = field(repr=False)
+
+
+class Endpoints:
+    """The endpoints of this process: every endpoint state change goes through here, under one lock."""
+
+    def __init__(self, config: ServiceConfig, store: EntityStore) -> None:
+        self.config = config
+        self.store = store
+        self._mounted: dict[str, Mounted] = {}
+        self._lock = threading.RLock()
+        self._stopped = threading.Event()
+
+    def start(self) -> None:
+        """Mount again the endpoints a previous process left UPDATING."""
+        for model in self.store.with_endpoint_status("UPDATING"):
+            self._start_mounting(model.id)
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def create(self, model_id: str) -> dict[str, Any]:
+        """Start mounting (UPDATING, then READY) unless the endpoint is already UPDATING or READY."""
+        info = {
+            "PeakRequestsPerSecond": self.config.predict_requests_per_second,
+            "CreatedAt": now(),
+            "EndpointUrl": self.config.base_url,
+            "EndpointStatus": "UPDATING",
+        }
+        with self._lock:
+            document = self.store.update(
+                "MLModel", model_id, {"EndpointInfo": info}, when=_can_start_mounting
+            )
+            if document is None:
+                current = self.store.get("MLModel", model_id)
+                if current is None or current.status != "COMPLETED":
+                    raise InvalidInputException(
+                        f"MLModel '{model_id}' is not COMPLETED; a real-time endpoint needs a COMPLETED model."
+                    )
+                return dict(current.document["EndpointInfo"])
+        self._start_mounting(model_id)
+        return info
+
+    def delete(self, model_id: str) -> dict[str, Any]:
+        with self._lock:
+            self.store.update("MLModel", model_id, {"EndpointInfo": NO_ENDPOINT})
+            self.unmount(model_id)
+        return dict(NO_ENDPOINT)
+
+    def unmount(self, model_id: str) -> None:
+        with self._lock:
+            self._mounted.pop(model_id, None)
+
+    def set_threshold(self, model_id: str, score_threshold: float) -> None:
+        mounted = self._mounted.get(model_id)
+        if mounted is not None:
+            mounted.score_threshold = score_threshold
+
+    def predict(self, model_id: str, record: dict[str, str]) -> dict[str, Any]:
+        mounted = self._mounted.get(model_id) or self._mount_ready(model_id)
+        if not mounted.bucket.take():
+            raise LimitExceededException(
+                f"The endpoint of MLModel '{model_id}' allows {self.config.predict_requests_per_second} "
+                "requests per second; slow down and retry."
+            )
+        return {"Prediction": mounted.predictor.predict(record, mounted.score_threshold)}
+
+    def _mount_ready(self, model_id: str) -> Mounted:
+        """The predictor of a READY endpoint not loaded in this process yet (after a restart)."""
+        with self._lock:
+            if model_id in self._mounted:
+                return self._mounted[model_id]
+            model = self.store.get("MLModel", model_id)
+            if model is None or model.status == "DELETED":
+                raise ResourceNotFoundException(f"No MLModel with MLModelId '{model_id}' exists.")
+            status = model.document["EndpointInfo"]["EndpointStatus"]
+            if status != "READY":
+                raise PredictorNotMountedException(
+                    f"MLModel '{model_id}' has no READY real-time endpoint (it is {status}); call "
+                    "CreateRealtimeEndpoint and wait until EndpointInfo.EndpointStatus is READY."
+                )
+            return self._load(model)
+
+    def _load(self, model: StoredEntity) -> Mounted:
+        from aml_provider.local.jobs.predict import load_predictor
+
+        predictor = load_predictor(artifacts_dir(self.config, "MLModel", model.id))
+        mounted = Mounted(
+            predictor,
+            float(model.document.get("ScoreThreshold", 0.5)),
+            TokenBucket(self.config.predict_requests_per_second),
+        )
+        self._mounted[model.id] = mounted
+        return mounted
+
+    def _start_mounting(self, model_id: str) -> None:
+        threading.Thread(
+            target=self._mount, args=(model_id,), name=f"aml-mount-{model_id}", daemon=True
+        ).start()
+
+    def _mount(self, model_id: str) -> None:
+        """Wait the configured mount time, load the predictor, then go READY (or FAILED)."""
+        if self._stopped.wait(self.config.endpoint_mount_seconds):
+            return
+        with self._lock:
+            model = self.store.get("MLModel", model_id)
+            if model is None or not _still_mounting(model.document):
+                return
+            try:
+                self._load(model)
+                status = "READY"
+            except Exception:
+                logger.exception("Cannot load the predictor of MLModel %s", model_id)
+                status = "FAILED"
+            info = {**model.document["EndpointInfo"], "EndpointStatus": status}
+            if self.store.update("MLModel", model_id, {"EndpointInfo": info}, when=_still_mounting) is None:
+                self._mounted.pop(model_id, None)
+
+
+def _can_start_mounting(document: dict[str, Any]) -> bool:
+    return document["Status"] == "COMPLETED" and document["EndpointInfo"]["EndpointStatus"] in (
+        "NONE",
+        "FAILED",
+    )
+
+
+def _still_mounting(document: dict[str, Any]) -> bool:
+    return document["Status"] == "COMPLETED" and document["EndpointInfo"]["EndpointStatus"] == "UPDATING"
+
+
+def create_realtime_endpoint(services: Services, request: dict[str, Any], _caller_arn: str) -> dict[str, Any]:
+    model = _existing_model(services, request["MLModelId"])
+    if model.status != "COMPLETED":
+        raise InvalidInputException(
+            f"MLModel '{model.id}' is {model.status}; a real-time endpoint needs a COMPLETED model."
+        )
+    return {"MLModelId": model.id, "RealtimeEndpointInfo": services.endpoints.create(model.id)}
+
+
+def delete_realtime_endpoint(services: Services, request: dict[str, Any], _caller_arn: str) -> dict[str, Any]:
+    model = _existing_model(services, request["MLModelId"])
+    return {"MLModelId": model.id, "RealtimeEndpointInfo": services.endpoints.delete(model.id)}
+
+
+def predict(services: Services, request: dict[str, Any], _caller_arn: str) -> dict[str, Any]:
+    record = request["Record"]
+    if sum(len(k) + len(v) for k, v in record.items()) > MAX_RECORD_BYTES:
+        raise InvalidInputException(f"Record is larger than {MAX_RECORD_BYTES // 1024} KB.")
+    return services.endpoints.predict(request["MLModelId"], record)
+
+
+def _existing_model(services: Services, model_id: str) -> StoredEntity:
+    """The model, which must exist and not be DELETED (ResourceNotFoundException otherwise)."""
+    model = entities.require(services, ML_MODEL, model_id)
+    if model.status == "DELETED":
+        raise ResourceNotFoundException(f"MLModel '{model_id}' is DELETED.")
+    return model

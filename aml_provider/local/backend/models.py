@@ -1,0 +1,119 @@
+"""CreateMLModel and UpdateMLModel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aml_provider.local.backend import entities
+from aml_provider.local.backend.documents import data_source_schema
+from aml_provider.local.backend.kinds import DATA_SOURCE, ML_MODEL
+from aml_provider.local.backend.services import Services
+from aml_provider.local.errors import InvalidInputException
+from aml_provider.local.store import StoredEntity, now
+
+#: The model type that learns a target of each attribute type.
+MODEL_TYPE_OF_TARGET = {"BINARY": "BINARY", "NUMERIC": "REGRESSION", "CATEGORICAL": "MULTICLASS"}
+NO_ENDPOINT = {"EndpointStatus": "NONE", "PeakRequestsPerSecond": 0}
+
+
+def create_ml_model(services: Services, request: dict[str, Any], caller_arn: str) -> dict[str, Any]:
+    def build() -> tuple[dict[str, Any], dict[str, str]]:
+        data_source = entities.reference(
+            services, DATA_SOURCE, request["TrainingDataSourceId"], "TrainingDataSourceId"
+        )
+        _check_recipe(request)
+        _check_model_type(services, request["MLModelType"], data_source)
+        document = entities.new_document(
+            ML_MODEL,
+            request,
+            caller_arn,
+            TrainingDataSourceId=data_source.id,
+            MLModelType=request["MLModelType"],
+            TrainingParameters=_training_parameters(request.get("Parameters")),
+            InputDataLocationS3=data_source.document.get("DataLocationS3"),
+            ScoreThreshold=0.5 if request["MLModelType"] == "BINARY" else None,
+            EndpointInfo=NO_ENDPOINT,
+        )
+        return document, {}
+
+    return entities.create(services, ML_MODEL, request, build)
+
+
+def update_ml_model(services: Services, request: dict[str, Any], _caller_arn: str) -> dict[str, Any]:
+    """Rename the model and/or set the score threshold of a COMPLETED BINARY model."""
+    model_id = request["MLModelId"]
+    model = entities.require_changeable(services, ML_MODEL, model_id)
+    changes: dict[str, Any] = {}
+    if request.get("MLModelName") is not None:
+        changes["Name"] = request["MLModelName"]
+    if request.get("ScoreThreshold") is not None:
+        _check_threshold(model, request["ScoreThreshold"])
+        changes["ScoreThreshold"] = float(request["ScoreThreshold"])
+        changes["ScoreThresholdLastUpdatedAt"] = now()
+    if not changes:
+        raise InvalidInputException("UpdateMLModel needs MLModelName, ScoreThreshold or both.")
+    entities.set_members(services, ML_MODEL, model_id, changes)
+    if "ScoreThreshold" in changes:
+        services.endpoints.set_threshold(model_id, changes["ScoreThreshold"])
+    return {"MLModelId": model_id}
+
+
+def _check_threshold(model: StoredEntity, threshold: float) -> None:
+    if model.document["MLModelType"] != "BINARY":
+        raise InvalidInputException(
+            f"ScoreThreshold applies to BINARY models only; MLModel '{model.id}' is "
+            f"{model.document['MLModelType']}."
+        )
+    if not 0.0 <= threshold <= 1.0:
+        raise InvalidInputException(f"ScoreThreshold must be between 0 and 1, got {threshold}.")
+    if model.status != "COMPLETED":
+        raise InvalidInputException(
+            f"ScoreThreshold can be set once MLModel '{model.id}' is COMPLETED; it is {model.status}."
+        )
+
+
+def _check_recipe(request: dict[str, Any]) -> None:
+    if request.get("Recipe") and request.get("RecipeUri"):
+        raise InvalidInputException(
+            "Give either Recipe or RecipeUri, not both (leave both empty for the default recipe)."
+        )
+    if request.get("Recipe"):
+        from aml_provider.local.recipes import parse_recipe
+
+        try:
+            parse_recipe(request["Recipe"])
+        except InvalidInputException as error:
+            raise InvalidInputException(f"Recipe: {error.message}") from error
+
+
+def _training_parameters(parameters: dict[str, str] | None) -> dict[str, str]:
+    from aml_provider.local.learners import parse_training_parameters
+
+    try:
+        return parse_training_parameters(parameters).to_api()
+    except InvalidInputException as error:
+        raise InvalidInputException(f"Parameters: {error.message}") from error
+
+
+def _check_model_type(services: Services, model_type: str, data_source: StoredEntity) -> None:
+    """When the training schema is known, its target's type must suit the model type."""
+    from aml_provider.local.data import parse_schema
+
+    schema_text = data_source_schema(services, data_source)
+    if not schema_text:
+        return
+    schema = parse_schema(schema_text)
+    if schema.target is None:
+        return
+    target_type = str(getattr(schema.type_of(schema.target), "value", schema.type_of(schema.target)))
+    expected = MODEL_TYPE_OF_TARGET.get(target_type.upper())
+    if expected is None:
+        raise InvalidInputException(
+            f"The target '{schema.target}' of TrainingDataSourceId '{data_source.id}' is {target_type}; "
+            "a model needs a BINARY, NUMERIC or CATEGORICAL target."
+        )
+    if expected != model_type:
+        raise InvalidInputException(
+            f"MLModelType {model_type} does not suit the {target_type} target '{schema.target}' of "
+            f"TrainingDataSourceId '{data_source.id}'; use MLModelType {expected}."
+        )

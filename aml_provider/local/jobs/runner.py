@@ -1,0 +1,236 @@
+"""The job runner: starts PENDING entities once their dependencies are COMPLETED, on a bounded thread pool.
+
+A scheduler thread sleeps on a condition variable and scans the store whenever an entity is created or a
+job ends. Entities whose dependency ended FAILED or DELETED fail without running. Results of a job whose
+entity was deleted meanwhile are discarded. Jobs are not resumed after a restart: an entity left INPROGRESS
+by a previous process ends FAILED (its job may have been cut off half-way), PENDING ones are simply run.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aml_provider.local.config import ServiceConfig
+from aml_provider.local.data.s3 import S3Store
+from aml_provider.local.errors import JobFailed
+from aml_provider.local.jobs import JobContext, job_for
+from aml_provider.local.store import EntityStore, StoredEntity, now
+
+logger = logging.getLogger(__name__)
+
+INTERRUPTED = (
+    "The local Amazon ML service stopped while this job was in progress; "
+    "create the entity again with a new ID."
+)
+PASSWORD_LOST = (
+    "The database password of this datasource is kept in memory only and was lost when the local "
+    "Amazon ML service restarted; create the datasource again with a new ID."
+)
+MAX_MESSAGE = 10240  # the API's limit on Message
+RESCAN_SECONDS = 5.0  # safety net; normally the scheduler wakes on every create and job end
+
+_DATA_SOURCE_FIELDS = ("TrainingDataSourceId", "EvaluationDataSourceId", "BatchPredictionDataSourceId")
+_log_lock = threading.Lock()
+
+
+def artifacts_dir(config: ServiceConfig, kind: str, entity_id: str) -> Path:
+    """The directory of an entity's files (artifacts and log.txt), kept across restarts."""
+    return config.data_dir / "artifacts" / kind / entity_id
+
+
+def append_log(directory: Path, line: str) -> None:
+    """Append a timestamped line to `log.txt` in `directory`."""
+    stamp = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    directory.mkdir(parents=True, exist_ok=True)
+    with _log_lock, (directory / "log.txt").open("a", encoding="utf-8") as log:
+        log.write(f"{stamp} {line}\n")
+
+
+def dependencies(kind: str, document: dict[str, Any]) -> list[tuple[str, str]]:
+    """The (kind, id) of every entity this one needs COMPLETED before its job can start."""
+    needed = [("MLModel", document["MLModelId"])] if kind in ("Evaluation", "BatchPrediction") else []
+    return needed + [("DataSource", document[f]) for f in _DATA_SOURCE_FIELDS if f in document]
+
+
+def needs_password(kind: str, document: dict[str, Any]) -> bool:
+    return kind == "DataSource" and ("RedshiftMetadata" in document or "RDSMetadata" in document)
+
+
+class JobRunner:
+    """Runs the job of every PENDING entity, at most `config.max_concurrent_jobs` at a time."""
+
+    def __init__(
+        self,
+        config: ServiceConfig,
+        store: EntityStore,
+        get_entity: Callable[[str, str], dict[str, Any]],
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.get_entity = get_entity
+        self._wakeup = threading.Condition()
+        self._woken = False
+        self._stopping = False
+        self._running: set[tuple[str, str]] = set()
+        self._secrets: dict[tuple[str, str], dict[str, str]] = {}
+        self._pool = ThreadPoolExecutor(max_workers=config.max_concurrent_jobs, thread_name_prefix="aml-job")
+        self._scheduler = threading.Thread(target=self._schedule_forever, name="aml-scheduler", daemon=True)
+        self._s3: S3Store | None = None
+
+    def start(self) -> None:
+        """Fail the jobs a previous process left in progress, then start scheduling."""
+        for entity in self.store.with_status("INPROGRESS"):
+            self._finish(entity.kind, entity.id, _failure(INTERRUPTED))
+        self._scheduler.start()
+        self.wake()
+
+    def stop(self) -> None:
+        """Stop scheduling; jobs still running are abandoned and their results discarded."""
+        with self._wakeup:
+            self._stopping = True
+            self._wakeup.notify_all()
+        if self._scheduler.is_alive():
+            self._scheduler.join()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def wake(self) -> None:
+        """Ask the scheduler to look for work now (after a create, a delete or a job's end)."""
+        with self._wakeup:
+            self._woken = True
+            self._wakeup.notify_all()
+
+    def keep_secrets(self, kind: str, entity_id: str, secrets: dict[str, str]) -> None:
+        """Hold secrets (never stored) for the entity's job."""
+        self._secrets[(kind, entity_id)] = secrets
+
+    def artifacts_of(self, kind: str, entity_id: str) -> Path:
+        return artifacts_dir(self.config, kind, entity_id)
+
+    def log(self, kind: str, entity_id: str, line: str) -> None:
+        append_log(self.artifacts_of(kind, entity_id), line)
+
+    def _schedule_forever(self) -> None:
+        while True:
+            with self._wakeup:
+                if not self._woken and not self._stopping:
+                    self._wakeup.wait(RESCAN_SECONDS)
+                if self._stopping:
+                    return
+                self._woken = False
+            try:
+                self._schedule()
+            except Exception:
+                logger.exception("The job scheduler failed; retrying on the next wake-up")
+
+    def _schedule(self) -> None:
+        for entity in self.store.with_status("PENDING"):
+            reason, ready = self._readiness(entity)
+            if reason is not None:
+                self._finish(entity.kind, entity.id, _failure(reason), expected="PENDING")
+            elif ready and len(self._running) < self.config.max_concurrent_jobs:
+                self._dispatch(entity)
+
+    def _readiness(self, entity: StoredEntity) -> tuple[str | None, bool]:
+        """(why the entity can never run, or None; whether it can run now)."""
+        if needs_password(entity.kind, entity.document) and (entity.kind, entity.id) not in self._secrets:
+            return PASSWORD_LOST, False
+        ready = True
+        for kind, entity_id in dependencies(entity.kind, entity.document):
+            needed = self.store.get(kind, entity_id)
+            status = needed.status if needed else "DELETED"
+            if status in ("FAILED", "DELETED"):
+                return f"{kind} '{entity_id}' needed by this {entity.kind} is {status}.", False
+            ready = ready and status == "COMPLETED"
+        return None, ready
+
+    def _dispatch(self, entity: StoredEntity) -> None:
+        started = self.store.update(
+            entity.kind,
+            entity.id,
+            {"Status": "INPROGRESS", "StartedAt": now()},
+            when=lambda document: document["Status"] == "PENDING",
+        )
+        if started is None:
+            return
+        with self._wakeup:
+            self._running.add((entity.kind, entity.id))
+        self._pool.submit(self._run, entity.kind, entity.id)
+
+    def _run(self, kind: str, entity_id: str) -> None:
+        try:
+            outcome = self._execute(kind, entity_id)
+            if not self._stopping:
+                self._finish(kind, entity_id, outcome)
+        finally:
+            self._secrets.pop((kind, entity_id), None)
+            with self._wakeup:
+                self._running.discard((kind, entity_id))
+                self._woken = True
+                self._wakeup.notify_all()
+
+    def _execute(self, kind: str, entity_id: str) -> dict[str, Any]:
+        """Run the job in this thread and turn its outcome into the fields to store."""
+        self.log(kind, entity_id, f"{kind} {entity_id}: job started")
+        cpu_started = time.thread_time()
+        try:
+            fields = job_for(kind)(self._context(kind, entity_id))
+        except JobFailed as failed:
+            return _failure(str(failed))
+        except Exception as error:
+            self.log(kind, entity_id, "Internal error:\n" + traceback.format_exc())
+            return _failure(f"Internal error while running the job: {error}")
+        compute_ms = int((time.thread_time() - cpu_started) * 1000)
+        completed = {**fields, "Status": "COMPLETED", "FinishedAt": now(), "Message": None}
+        stored = self.store.get(kind, entity_id)
+        if kind != "DataSource" or (stored and stored.document.get("ComputeStatistics")):
+            completed["ComputeTime"] = compute_ms
+        return completed
+
+    def _context(self, kind: str, entity_id: str) -> JobContext:
+        stored = self.store.get(kind, entity_id)
+        if stored is None:
+            raise JobFailed(f"{kind} {entity_id} no longer exists.")
+        artifacts = self.artifacts_of(kind, entity_id)
+        artifacts.mkdir(parents=True, exist_ok=True)
+        if self._s3 is None:
+            self._s3 = S3Store.from_config(self.config)
+        return JobContext(
+            kind=kind,
+            entity=self.get_entity(kind, entity_id),
+            request=stored.request,
+            config=self.config,
+            s3=self._s3,
+            artifacts=artifacts,
+            artifacts_of=self.artifacts_of,
+            get_entity=self.get_entity,
+            log=lambda line: append_log(artifacts, line),
+            secrets=dict(self._secrets.get((kind, entity_id), {})),
+        )
+
+    def _finish(
+        self, kind: str, entity_id: str, outcome: dict[str, Any], expected: str = "INPROGRESS"
+    ) -> None:
+        """Store the outcome unless the entity left `expected` meanwhile (e.g. it was deleted)."""
+        stored = self.store.update(
+            kind, entity_id, outcome, when=lambda document: document["Status"] == expected
+        )
+        if stored is None:
+            self.log(
+                kind, entity_id, f"{kind} {entity_id}: result discarded, the entity is no longer {expected}"
+            )
+        elif outcome["Status"] == "FAILED":
+            self.log(kind, entity_id, f"{kind} {entity_id}: FAILED: {outcome['Message']}")
+        else:
+            self.log(kind, entity_id, f"{kind} {entity_id}: COMPLETED")
+
+
+def _failure(message: str) -> dict[str, Any]:
+    return {"Status": "FAILED", "Message": message[:MAX_MESSAGE], "FinishedAt": now()}
