@@ -1,0 +1,144 @@
+"""The HTTP face of the service: the Amazon ML JSON API at any path, plus logs, console pages and health."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from botocore.model import OperationModel
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from aml_provider.local.errors import AmlError, InternalServerException, ResourceNotFoundException
+from aml_provider.local.protocol import console
+from aml_provider.local.protocol.auth import Authenticator
+from aml_provider.local.protocol.validation import service_model, validate_input
+from aml_provider.local.protocol.wire import (
+    UnknownOperationException,
+    error_response,
+    parse_body,
+    result_response,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class ServiceBackend(Protocol):
+    """What the HTTP layer needs of the backend."""
+
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+    def call(self, operation: str, request: dict[str, Any], caller_arn: str) -> dict[str, Any]: ...
+    def log_document(self, kind: str, entity_id: str) -> tuple[str, bytes]: ...
+    def entity_document(self, kind: str, entity_id: str) -> dict[str, Any]: ...
+
+
+def create_app(backend: ServiceBackend, authenticator: Authenticator) -> Starlette:
+    """The ASGI app; its lifespan starts and stops `backend`."""
+    api = _Api(backend, authenticator)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await run_in_threadpool(backend.start)
+        try:
+            yield
+        finally:
+            await run_in_threadpool(backend.stop)
+
+    routes = [
+        Route("/health", api.health, methods=["GET"]),
+        Route("/", lambda request: RedirectResponse("/console"), methods=["GET"]),
+        Route("/console", api.console_index, methods=["GET"]),
+        Route("/console/{kind}/{entity_id}", api.console_entity, methods=["GET"]),
+        Route("/logs/{kind}/{entity_id}", api.log, methods=["GET"]),
+        # Any path: botocore keeps the client's endpoint path when Predict switches host to PredictEndpoint.
+        Route("/{path:path}", api.operation, methods=["POST"]),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+class _Api:
+    def __init__(self, backend: ServiceBackend, authenticator: Authenticator) -> None:
+        self.backend = backend
+        self.authenticator = authenticator
+
+    async def operation(self, request: Request) -> Response:
+        """One Amazon ML API call: authenticate, route by X-Amz-Target, validate, run, answer."""
+        request_id = str(uuid.uuid4())
+        body = await request.body()
+        try:
+            caller_arn = self._authenticate(request, body)
+            operation = _operation_model(request.headers.get("x-amz-target", ""))
+            params = parse_body(body)
+            validate_input(operation.input_shape, params)
+            result = await run_in_threadpool(self.backend.call, operation.name, params, caller_arn)
+            return result_response(operation.output_shape, result, request_id)
+        except AmlError as err:
+            return error_response(err, request_id)
+        except Exception:
+            logger.exception("Internal error in request %s", request_id)
+            return error_response(
+                InternalServerException("An internal error occurred; please retry."), request_id
+            )
+
+    def _authenticate(self, request: Request, body: bytes) -> str:
+        headers: dict[str, list[str]] = {}
+        for name, value in request.headers.items():
+            headers.setdefault(name.lower(), []).append(value)
+        return self.authenticator.verify(
+            request.method,
+            request.scope.get("raw_path", request.url.path.encode()).decode("latin-1"),
+            request.scope.get("query_string", b"").decode("latin-1"),
+            headers,
+            body,
+            now=datetime.now(UTC),
+        )
+
+    async def health(self, request: Request) -> Response:
+        return JSONResponse({"status": "ok", "service": "machinelearning"})
+
+    async def log(self, request: Request) -> Response:
+        kind, entity_id = request.path_params["kind"], request.path_params["entity_id"]
+        try:
+            content_type, content = await run_in_threadpool(self.backend.log_document, kind, entity_id)
+        except ResourceNotFoundException as err:
+            return Response(err.message, 404, media_type="text/plain")
+        return Response(content, media_type=content_type)
+
+    async def console_entity(self, request: Request) -> Response:
+        kind, entity_id = request.path_params["kind"], request.path_params["entity_id"]
+        if kind not in console.KINDS:
+            return HTMLResponse(console.not_found_page(kind, entity_id), 404)
+        try:
+            entity = await run_in_threadpool(self.backend.entity_document, kind, entity_id)
+        except ResourceNotFoundException:
+            return HTMLResponse(console.not_found_page(kind, entity_id), 404)
+        return HTMLResponse(console.entity_page(kind, entity))
+
+    async def console_index(self, request: Request) -> Response:
+        listings = {}
+        for kind in console.KINDS:
+            page = {"FilterVariable": "CreatedAt", "SortOrder": "dsc", "Limit": 100}
+            result = await run_in_threadpool(
+                self.backend.call, f"Describe{console.PLURALS[kind]}", page, self.authenticator.caller_arn
+            )
+            listings[kind] = result.get("Results", [])
+        return HTMLResponse(console.index_page(listings))
+
+
+def _operation_model(target: str) -> OperationModel:
+    model = service_model()
+    prefix, _, name = target.partition(".")
+    if prefix != model.metadata["targetPrefix"] or name not in model.operation_names:
+        raise UnknownOperationException(
+            f"Unknown operation '{target}': X-Amz-Target must be {model.metadata['targetPrefix']}.<Operation>, "
+            "one of the Amazon ML API operations."
+        )
+    return model.operation_model(name)

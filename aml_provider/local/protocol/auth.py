@@ -1,0 +1,166 @@
+"""AWS Signature Version 4 verification with botocore's own signer, answering as AWS JSON services do."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from hashlib import sha256
+
+from botocore.auth import SIGV4_TIMESTAMP, SigV4Auth
+from botocore.awsrequest import AWSRequest, HTTPHeaders
+from botocore.credentials import Credentials
+
+from aml_provider.local.errors import AmlError
+
+SERVICE_NAME = "machinelearning"
+ACCOUNT_ID = "000000000000"
+DEFAULT_USER_NAME = "local"
+MAX_CLOCK_SKEW = timedelta(minutes=15)
+
+
+class MissingAuthenticationTokenException(AmlError):
+    code = "MissingAuthenticationTokenException"
+    status = 403
+
+
+class IncompleteSignatureException(AmlError):
+    code = "IncompleteSignatureException"
+    status = 400
+
+
+class UnrecognizedClientException(AmlError):
+    code = "UnrecognizedClientException"
+    status = 400
+
+
+class InvalidSignatureException(AmlError):
+    code = "InvalidSignatureException"
+    status = 400
+
+
+SIGNATURE_MISMATCH = (
+    "The request signature we calculated does not match the signature you provided. Check your AWS Secret "
+    "Access Key and signing method. Consult the service documentation for details."
+)
+
+
+class Authenticator:
+    """Verifies SigV4-signed requests against the configured access keys; answers the caller's IAM ARN."""
+
+    def __init__(self, access_keys: Mapping[str, str], user_name: str = DEFAULT_USER_NAME) -> None:
+        self.access_keys = dict(access_keys)
+        self.caller_arn = f"arn:aws:iam::{ACCOUNT_ID}:user/{user_name}"
+
+    def verify(
+        self, method: str, path: str, query: str, headers: Mapping[str, list[str]], body: bytes, now: datetime
+    ) -> str:
+        """Check the request's signature; `headers` maps lower-case names to all their values."""
+        authorization = _single(headers, "authorization")
+        if not authorization:
+            raise MissingAuthenticationTokenException("Missing Authentication Token")
+        fields = _authorization_fields(authorization)
+        access_key, scope = fields["Credential"].partition("/")[::2]
+        scope_parts = scope.split("/")
+        if len(scope_parts) != 4 or scope_parts[3] != "aws4_request":
+            raise IncompleteSignatureException(
+                "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, "
+                f"got '{fields['Credential']}'"
+            )
+        secret = self.access_keys.get(access_key)
+        if secret is None:
+            raise UnrecognizedClientException("The security token included in the request is invalid.")
+        region, service = scope_parts[1], scope_parts[2]
+        if service != SERVICE_NAME:
+            raise InvalidSignatureException(
+                f"Credential should be scoped to correct service: '{SERVICE_NAME}'."
+            )
+        signed_names = fields["SignedHeaders"].split(";")
+        if "host" not in signed_names or "x-amz-date" not in signed_names:
+            raise IncompleteSignatureException(
+                "'Host' and 'X-Amz-Date' must be SignedHeaders in the AWS Authorization."
+            )
+        timestamp = _single(headers, "x-amz-date")
+        _check_clock(timestamp, now)
+        signed = {name: headers.get(name, []) for name in signed_names}
+        _check_payload_hash(signed, body)
+        url = f"http://{_single(headers, 'host')}{path}" + (f"?{query}" if query else "")
+        joined = {name: ",".join(values) for name, values in signed.items()}
+        request = AWSRequest(method=method, url=url, headers=joined, data=body)
+        request.context["timestamp"] = timestamp
+        signer = _Verifier(Credentials(access_key, secret), region, signed)
+        expected = signer.signature(
+            signer.string_to_sign(request, signer.canonical_request(request)), request
+        )
+        if not hmac.compare_digest(expected.encode(), fields["Signature"].encode()):
+            raise InvalidSignatureException(SIGNATURE_MISMATCH)
+        return self.caller_arn
+
+
+class _Verifier(SigV4Auth):
+    """botocore's signer, told which headers the client signed instead of choosing them itself."""
+
+    def __init__(self, credentials: Credentials, region_name: str, signed: dict[str, list[str]]) -> None:
+        super().__init__(credentials, SERVICE_NAME, region_name)
+        self._signed_headers = HTTPHeaders()
+        for name, values in signed.items():
+            for value in values:
+                self._signed_headers[name] = value
+
+    def headers_to_sign(self, request: AWSRequest) -> HTTPHeaders:
+        return self._signed_headers
+
+
+def _single(headers: Mapping[str, list[str]], name: str) -> str:
+    values = headers.get(name) or [""]
+    return values[0]
+
+
+def _authorization_fields(authorization: str) -> dict[str, str]:
+    """`AWS4-HMAC-SHA256 Credential=.., SignedHeaders=.., Signature=..` as a dict of its three fields."""
+    algorithm, _, rest = authorization.strip().partition(" ")
+    if algorithm != "AWS4-HMAC-SHA256":
+        raise IncompleteSignatureException(
+            f"Unsupported Authorization algorithm '{algorithm}': sign requests with AWS Signature Version 4 "
+            "(AWS4-HMAC-SHA256)."
+        )
+    fields = dict(part.strip().partition("=")[::2] for part in rest.split(","))
+    for required in ("Credential", "SignedHeaders", "Signature"):
+        if not fields.get(required):
+            raise IncompleteSignatureException(
+                f"Authorization header requires '{required}' parameter. Authorization={authorization[:120]}"
+            )
+    return fields
+
+
+def _check_clock(timestamp: str, now: datetime) -> None:
+    """Reject a missing or malformed X-Amz-Date, or one more than 15 minutes from `now`."""
+    try:
+        signed_at = datetime.strptime(timestamp, SIGV4_TIMESTAMP).replace(tzinfo=UTC)
+    except ValueError:
+        raise IncompleteSignatureException(
+            f"X-Amz-Date must be in ISO-8601 basic format (YYYYMMDDTHHMMSSZ); got '{timestamp}'."
+        ) from None
+
+    def basic(moment: datetime) -> str:
+        return moment.strftime(SIGV4_TIMESTAMP)
+
+    if signed_at < now - MAX_CLOCK_SKEW:
+        raise InvalidSignatureException(
+            f"Signature expired: {timestamp} is now earlier than {basic(now - MAX_CLOCK_SKEW)} "
+            f"({basic(now)} - 15 min.)"
+        )
+    if signed_at > now + MAX_CLOCK_SKEW:
+        raise InvalidSignatureException(
+            f"Signature not yet current: {timestamp} is still later than {basic(now + MAX_CLOCK_SKEW)} "
+            f"({basic(now)} + 15 min.)"
+        )
+
+
+def _check_payload_hash(signed: dict[str, list[str]], body: bytes) -> None:
+    """A signed X-Amz-Content-SHA256 replaces the body in the signature, so it must really be the body's."""
+    claimed = signed.get("x-amz-content-sha256")
+    if claimed and claimed != [sha256(body).hexdigest()]:
+        raise InvalidSignatureException(
+            "The provided 'x-amz-content-sha256' header does not match the request body."
+        )

@@ -1,0 +1,160 @@
+"""Checks a request against botocore's model of the operation input, including what botocore's client skips.
+
+botocore checks required members, types and minimums before sending, but not maximums, patterns or enums;
+raw HTTP clients check nothing. Every violation becomes one AWS-style `InvalidInputException`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from functools import cache
+from typing import Any
+
+import botocore.session
+from botocore.model import ListShape, MapShape, ServiceModel, Shape, StructureShape
+
+from aml_provider.local.errors import InvalidInputException
+
+#: VipURL (PredictEndpoint) only admits amazonaws.com hosts, but local endpoints are http://127.0.0.1:<port>.
+UNENFORCED_PATTERNS = frozenset({"VipURL"})
+#: Python's re has no \p{..}: letters and numbers are word characters, separators are whitespace.
+_UNICODE_CLASSES = {r"\p{L}": r"\w", r"\p{N}": r"\w", r"\p{Z}": r"\s"}
+_LONGEST_SHOWN_VALUE = 200
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "blob": (str,),
+    "boolean": (bool,),
+    "integer": (int,),
+    "long": (int,),
+    "float": (int, float),
+    "double": (int, float),
+    "timestamp": (int, float, str),
+    "structure": (dict,),
+    "map": (dict,),
+    "list": (list,),
+}
+_TYPE_NAMES = {
+    "boolean": "a boolean",
+    "integer": "an integer",
+    "long": "an integer",
+    "float": "a number",
+    "double": "a number",
+    "timestamp": "a timestamp (seconds since the epoch)",
+    "structure": "a structure (JSON object)",
+    "map": "a map (JSON object)",
+    "list": "a list (JSON array)",
+}
+
+
+@cache
+def service_model() -> ServiceModel:
+    """botocore's model of the Amazon ML API, loaded once."""
+    return botocore.session.get_session().get_service_model("machinelearning")
+
+
+def validate_input(shape: StructureShape | None, params: dict[str, Any]) -> None:
+    """Raise InvalidInputException listing every way `params` breaks the input shape (None: no input)."""
+    if shape is None:
+        shape = StructureShape("NoInput", {"type": "structure", "members": {}})
+    problems = list(_problems(shape, params, "", hidden=False))
+    if problems:
+        plural = "s" if len(problems) > 1 else ""
+        raise InvalidInputException(
+            f"{len(problems)} validation error{plural} detected: " + "; ".join(problems)
+        )
+
+
+def _problems(shape: Shape, value: Any, path: str, hidden: bool) -> Iterator[str]:
+    hidden = hidden or bool(shape.metadata.get("sensitive"))
+    if not _has_type(shape, value):
+        hide = hidden or shape.type_name in ("structure", "map", "list")
+        yield _violation(value, path, f"Member must be {_TYPE_NAMES.get(shape.type_name, 'a string')}", hide)
+        return
+    if isinstance(shape, StructureShape):
+        yield from _structure_problems(shape, value, path, hidden)
+        return
+    problem = _constraint_problem(shape, value)
+    if problem:
+        yield _violation(value, path, problem, hidden or isinstance(value, (list, dict)))
+    if isinstance(shape, ListShape):
+        for number, item in enumerate(value, start=1):
+            yield from _problems(shape.member, item, f"{path}.{number}.member", hidden)
+    elif isinstance(shape, MapShape):
+        for key, item in value.items():
+            yield from _problems(shape.key, key, path, hidden)
+            if item is not None:
+                yield from _problems(shape.value, item, f"{path}.{key}", hidden)
+
+
+def _structure_problems(
+    shape: StructureShape, value: dict[str, Any], path: str, hidden: bool
+) -> Iterator[str]:
+    prefix = f"{path}." if path else ""
+    for name in sorted(value.keys() - shape.members.keys()):
+        where = f"'{path}'" if path else "the request"
+        yield f"Unknown member '{name}' in {where}: expected only [{', '.join(shape.members)}]"
+    for name, member in shape.members.items():
+        member_path = prefix + _camel(name)
+        if value.get(name) is not None:
+            yield from _problems(member, value[name], member_path, hidden)
+        elif name in shape.required_members:
+            yield f"Value null at '{member_path}' failed to satisfy constraint: Member must not be null"
+
+
+def _has_type(shape: Shape, value: Any) -> bool:
+    expected = _JSON_TYPES[shape.type_name]
+    return isinstance(value, expected) and not (isinstance(value, bool) and bool not in expected)
+
+
+def _constraint_problem(shape: Shape, value: Any) -> str | None:
+    """The first constraint of `shape` that `value` breaks, as AWS words it."""
+    meta = shape.metadata
+    if isinstance(value, (str, list, dict)):
+        if "enum" in meta and value not in meta["enum"]:
+            return f"Member must satisfy enum value set: [{', '.join(meta['enum'])}]"
+        if "min" in meta and len(value) < meta["min"]:
+            return f"Member must have length greater than or equal to {meta['min']}"
+        if "max" in meta and len(value) > meta["max"]:
+            return f"Member must have length less than or equal to {meta['max']}"
+        if (
+            isinstance(value, str)
+            and "pattern" in meta
+            and shape.name not in UNENFORCED_PATTERNS
+            and not _compiled(meta["pattern"]).fullmatch(value)
+        ):
+            return f"Member must satisfy regular expression pattern: {meta['pattern']}"
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        if "min" in meta and value < meta["min"]:
+            return f"Member must have value greater than or equal to {meta['min']}"
+        if "max" in meta and value > meta["max"]:
+            return f"Member must have value less than or equal to {meta['max']}"
+    return None
+
+
+def _violation(value: Any, path: str, constraint: str, hidden: bool) -> str:
+    where = f"at '{path}'" if path else "of the request body"
+    if hidden:
+        return f"Value {where} failed to satisfy constraint: {constraint}"
+    return f"Value {_shown(value)} {where} failed to satisfy constraint: {constraint}"
+
+
+def _shown(value: Any) -> str:
+    """Strings in quotes as AWS shows them; other JSON values in their JSON spelling, so types stand out."""
+    text = value if isinstance(value, str) else json.dumps(value)
+    if len(text) > _LONGEST_SHOWN_VALUE:
+        text = text[:_LONGEST_SHOWN_VALUE] + "..."
+    return f"'{text}'" if isinstance(value, str) else text
+
+
+def _camel(name: str) -> str:
+    """AWS names members in messages with a lower-case first letter: MLModelId -> mLModelId."""
+    return name[:1].lower() + name[1:]
+
+
+@cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    for unicode_class, python_class in _UNICODE_CLASSES.items():
+        pattern = pattern.replace(unicode_class, python_class)
+    return re.compile(pattern)
