@@ -1,0 +1,123 @@
+"""`aml-local`: command line of the local Amazon ML service (`aml-local serve ...`)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import FrameType
+
+import uvicorn
+
+from aml_provider.local.config import ServiceConfig
+from aml_provider.local.server import bind_socket, build_app, with_access_keys
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the sub-command named on the command line; answers the exit status."""
+    args = build_parser().parse_args(argv)
+    command: Command = args.command
+    return command(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="aml-local", description="Local Amazon Machine Learning service.")
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+    add_serve_command(commands)
+    return parser
+
+
+def add_serve_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    env = os.environ.get
+    serve = commands.add_parser(
+        "serve", help="serve the Amazon ML API over HTTP", description=serve_command.__doc__
+    )
+    serve.add_argument("--host", default=env("AML_LOCAL_HOST", "127.0.0.1"), help="address to listen on")
+    serve.add_argument(
+        "--port", type=int, default=int(env("AML_LOCAL_PORT", "8086")), help="port to listen on"
+    )
+    serve.add_argument(
+        "--data-dir", type=Path, default=Path(env("AML_LOCAL_DATA_DIR", ".aml-local")), help="state directory"
+    )
+    serve.add_argument(
+        "--s3-endpoint", default=env("AWS_ENDPOINT_URL_S3"), help="S3 endpoint URL for data (default: AWS S3)"
+    )
+    serve.add_argument(
+        "--access-key-id", default=env("AML_LOCAL_ACCESS_KEY_ID"), help="access key id to accept"
+    )
+    serve.add_argument("--secret-access-key", default=env("AML_LOCAL_SECRET_ACCESS_KEY"), help="its secret")
+    serve.add_argument(
+        "--max-jobs", type=int, default=int(env("AML_LOCAL_MAX_JOBS", "2")), help="jobs that run at once"
+    )
+    serve.add_argument(
+        "--public-url", default=env("AML_LOCAL_PUBLIC_URL"), help="URL clients reach the service at"
+    )
+    serve.set_defaults(command=serve_command)
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    """Serve the Amazon ML API until SIGINT or SIGTERM, then finish running requests and stop."""
+    if bool(args.access_key_id) != bool(args.secret_access_key):
+        print("aml-local: give both --access-key-id and --secret-access-key, or neither.", file=sys.stderr)
+        return 2
+    keys = {args.access_key_id: args.secret_access_key} if args.access_key_id else {}
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    config, credentials_file = with_access_keys(
+        ServiceConfig(
+            data_dir=args.data_dir.resolve(),
+            host=args.host,
+            port=args.port,
+            public_url=args.public_url,
+            s3_endpoint_url=args.s3_endpoint,
+            access_keys=keys,
+            max_concurrent_jobs=args.max_jobs,
+        )
+    )
+    sock = bind_socket(args.host, args.port)
+    _print_banner(config, credentials_file)
+    server = uvicorn.Server(uvicorn.Config(build_app(config), lifespan="on", log_level="info"))
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _exit_after_shutdown)
+    try:
+        server.run(sockets=[sock])
+    except SystemExit as stop:
+        return int(stop.code or 0)
+    finally:
+        sock.close()
+    return 0 if server.started else 1
+
+
+def _exit_after_shutdown(signum: int, frame: FrameType | None) -> None:
+    """uvicorn re-raises the signal it shut down for; by then shutdown is complete, so exit cleanly."""
+    raise SystemExit(0)
+
+
+def _print_banner(config: ServiceConfig, credentials_file: Path | None) -> None:
+    url = config.base_url
+    access_key_id, secret = next(iter(config.access_keys.items()))
+    lines = [
+        f"Amazon ML (local) at {url} — console {url}/console — data in {config.data_dir}",
+        f"S3 data at {config.s3_endpoint_url or 'AWS S3'}",
+    ]
+    if credentials_file is None:
+        lines.append(
+            f"Accepting access key {access_key_id} (from --access-key-id / AML_LOCAL_ACCESS_KEY_ID)."
+        )
+    else:
+        lines += [
+            f"Access key pair in {credentials_file}. To use it from a shell:",
+            f"  export AWS_ENDPOINT_URL_MACHINE_LEARNING={url}",
+            f"  export AWS_ACCESS_KEY_ID={access_key_id}",
+            f"  export AWS_SECRET_ACCESS_KEY={secret}",
+            f"  export AWS_DEFAULT_REGION={config.region_name}",
+        ]
+    print("\n".join(lines), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
