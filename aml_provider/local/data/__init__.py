@@ -6,6 +6,7 @@ from aml_provider.local.data.reader import Chunk, DataSourceReader, open_datasou
 from aml_provider.local.data.rearrangement import Rearrangement, parse_rearrangement
 from aml_provider.local.data.s3 import S3Object, S3Store
 from aml_provider.local.data.schema import Attribute, Schema, parse_schema
+from aml_provider.local.data.statistics import StatisticsBuilder
 from aml_provider.local.data.values import is_missing, parse_binary, parse_numeric
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "S3Object",
     "S3Store",
     "Schema",
+    "StatisticsBuilder",
     "is_missing",
     "open_datasource",
     "parse_binary",

@@ -25,7 +25,8 @@ def is_missing(values: Iterable[object]) -> np.ndarray:
 
 def parse_numeric(values: Iterable[object]) -> np.ndarray:
     """Float64 array of the values; nan where missing or not a finite number."""
-    parsed = pd.to_numeric(_strings(values), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    column = pd.Series(np.asarray(values, dtype=object), dtype=object)
+    parsed = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     return np.where(np.isfinite(parsed), parsed, np.nan)
 
 

@@ -1,0 +1,364 @@
+"""Datasource statistics (statistics.json) in one streaming pass with bounded memory.
+
+Counts, ranges, means and top values are exact (top values and word counts are pruned to the most
+frequent when a column has very many distinct values); distinct counts come from a k-minimum-values
+sketch; quantiles, medians, histograms and target correlations come from a uniform row sample.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import mutual_info_score
+
+from aml_provider.local.data.reader import Chunk
+from aml_provider.local.data.schema import Schema
+from aml_provider.local.data.values import parse_binary, parse_numeric
+
+SAMPLE_ROWS = 100_000
+#: Sample cells across all attributes; wide schemas get fewer sample rows.
+SAMPLE_CELLS = 10_000_000
+TOP = 10
+HISTOGRAM_BINS = 20
+CORRELATION_BINS = 10
+_MAX_COUNTED = 200_000  # distinct values counted exactly per column before pruning to the most frequent
+
+
+class StatisticsBuilder:
+    """Feed it every chunk of a datasource with `add`, then take the statistics.json document."""
+
+    def __init__(self, schema: Schema, seed: int = 0) -> None:
+        self.schema = schema
+        self.records = 0
+        self.invalid_records = 0
+        sample_rows = max(1_000, min(SAMPLE_ROWS, SAMPLE_CELLS // len(schema.attributes)))
+        self.sample = _Reservoir(sample_rows, np.random.default_rng(seed))
+        self.columns = {a.name: _STATS[a.type]() for a in schema.attributes}
+
+    def add(self, chunk: Chunk) -> None:
+        self.invalid_records += chunk.rejected
+        if not len(chunk):
+            return
+        self.records += len(chunk)
+        sampled = {}
+        for name, stats in self.columns.items():
+            sampled[name] = stats.add(chunk.columns[name])
+        self.sample.add(sampled, len(chunk))
+
+    def result(self) -> dict[str, Any]:
+        target = self.schema.target
+        labels = self._target_labels()
+        attributes = {}
+        for name, stats in self.columns.items():
+            document = stats.result(self.sample.values(name))
+            correlation = None
+            if labels is not None and name != target:
+                correlation = stats.correlation(self.sample.values(name), labels)
+            document["targetCorrelation"] = correlation
+            attributes[name] = document
+        return {
+            "records": self.records,
+            "invalidRecords": self.invalid_records,
+            "target": target,
+            "attributes": attributes,
+        }
+
+    def _target_labels(self) -> np.ndarray | None:
+        """Class codes of the target in the sample (-1 where missing or invalid); None without a target."""
+        if self.schema.target is None:
+            return None
+        return self.columns[self.schema.target].labels(self.sample.values(self.schema.target))
+
+
+class _Reservoir:
+    """A uniform sample of rows (Algorithm R, vectorised per chunk), one array per attribute."""
+
+    def __init__(self, size: int, rng: np.random.Generator) -> None:
+        self.size = size
+        self.rng = rng
+        self.seen = 0
+        self.filled = 0
+        self.arrays: dict[str, np.ndarray] = {}
+
+    def add(self, columns: dict[str, np.ndarray], n: int) -> None:
+        if not self.arrays:
+            self.arrays = {name: np.empty(self.size, dtype=v.dtype) for name, v in columns.items()}
+        take = min(n, self.size - self.filled)
+        for name, values in columns.items():
+            self.arrays[name][self.filled : self.filled + take] = values[:take]
+        self.filled += take
+        if take < n:
+            rows = np.arange(take, n)
+            slots = self.rng.integers(0, self.seen + rows + 1)
+            keep = slots < self.size
+            for name, values in columns.items():
+                self.arrays[name][slots[keep]] = values[rows[keep]]
+        self.seen += n
+
+    def values(self, name: str) -> np.ndarray:
+        if name not in self.arrays:
+            return np.empty(0, dtype=object)
+        return self.arrays[name][: self.filled]
+
+
+class _Distinct:
+    """Approximate distinct count: a k-minimum-values sketch over 64-bit hashes (exact below k)."""
+
+    K = 4096
+
+    def __init__(self) -> None:
+        self.hashes = np.empty(0, dtype=np.uint64)
+
+    def add(self, values: np.ndarray) -> None:
+        if not len(values):
+            return
+        hashes = pd.util.hash_array(values)
+        if len(self.hashes) == self.K:
+            hashes = hashes[hashes < self.hashes[-1]]
+        self.hashes = np.union1d(self.hashes, hashes)[: self.K]
+
+    def estimate(self) -> int:
+        if len(self.hashes) < self.K:
+            return len(self.hashes)
+        return round((self.K - 1) / (float(self.hashes[-1]) / 2.0**64))
+
+
+class _Counts:
+    """Value counts, pruned to the most frequent values when there are very many."""
+
+    def __init__(self) -> None:
+        self.counts = pd.Series(dtype=np.int64)
+
+    def add(self, counts: pd.Series) -> None:
+        self.counts = counts if self.counts.empty else self.counts.add(counts, fill_value=0)
+        if len(self.counts) > _MAX_COUNTED:
+            self.counts = self.counts.nlargest(_MAX_COUNTED // 2)
+
+    def top(self) -> list[list[Any]]:
+        ordered = self.counts.sort_values(ascending=False, kind="stable")[:TOP]
+        return [[str(value), int(count)] for value, count in ordered.items()]
+
+
+def _number(value: float) -> float | None:
+    return None if value is None or not math.isfinite(value) else float(value)
+
+
+def _mutual_information(codes: np.ndarray, labels: np.ndarray) -> float | None:
+    valid = labels >= 0
+    if valid.sum() < 2:
+        return None
+    return round(float(mutual_info_score(labels[valid], codes[valid])), 6)
+
+
+def _codes(values: np.ndarray) -> np.ndarray:
+    return np.unique(values, return_inverse=True)[1].reshape(-1)  # type: ignore[no-any-return]
+
+
+def _bin_codes(numbers: np.ndarray) -> np.ndarray:
+    """Quantile-bin codes of numbers; nan gets a bin of its own."""
+    finite = numbers[~np.isnan(numbers)]
+    codes = np.full(len(numbers), CORRELATION_BINS, dtype=np.int64)
+    if len(finite):
+        edges = np.unique(np.quantile(finite, np.linspace(0, 1, CORRELATION_BINS + 1))[1:-1])
+        codes[~np.isnan(numbers)] = np.searchsorted(edges, finite, side="right")
+    return codes
+
+
+def _stripped(values: np.ndarray) -> pd.Series:
+    return pd.Series(values, dtype=object).str.strip()
+
+
+class _NumericStats:
+    def __init__(self) -> None:
+        self.missing = self.invalid = self.count = 0
+        self.min, self.max, self.mean, self.m2 = math.inf, -math.inf, 0.0, 0.0
+        self.distinct = _Distinct()
+
+    def add(self, values: np.ndarray) -> np.ndarray:
+        numbers = parse_numeric(values)
+        valid = numbers[~np.isnan(numbers)]
+        blank = int((_stripped(values) == "").sum())
+        self.missing += blank
+        self.invalid += len(values) - len(valid) - blank
+        if len(valid):
+            self._merge(valid)
+            self.distinct.add(np.unique(valid))
+        return numbers
+
+    def _merge(self, valid: np.ndarray) -> None:
+        """Chan's parallel update of count, mean and sum of squared deviations."""
+        n, mean = len(valid), float(valid.mean())
+        m2 = float(((valid - mean) ** 2).sum())
+        total = self.count + n
+        delta = mean - self.mean
+        self.mean += delta * n / total
+        self.m2 += m2 + delta**2 * self.count * n / total
+        self.count = total
+        self.min, self.max = min(self.min, float(valid.min())), max(self.max, float(valid.max()))
+
+    def result(self, sample: np.ndarray) -> dict[str, Any]:
+        document: dict[str, Any] = {"missing": self.missing, "invalid": self.invalid}
+        valid = sample[~np.isnan(sample)]
+        if not self.count or not len(valid):
+            empty = dict.fromkeys(("min", "max", "mean", "median", "std"))
+            return {
+                **document,
+                **empty,
+                "distinct": 0,
+                "quantiles": [],
+                "histogram": {"edges": [], "counts": []},
+            }
+        quantiles = np.quantile(valid, np.linspace(0, 1, 101))
+        quantiles[0], quantiles[-1] = self.min, self.max
+        return {
+            **document,
+            "min": self.min,
+            "max": self.max,
+            "mean": _number(self.mean),
+            "median": _number(float(quantiles[50])),
+            "std": _number(math.sqrt(self.m2 / self.count)),
+            "distinct": self.distinct.estimate(),
+            "quantiles": [float(q) for q in quantiles],
+            "histogram": self._histogram(valid),
+        }
+
+    def _histogram(self, valid: np.ndarray) -> dict[str, list[Any]]:
+        """Equal-width bins over [min, max]; counts scaled to all values when the sample is partial."""
+        bins = HISTOGRAM_BINS if self.max > self.min else 1
+        counts, edges = np.histogram(valid, bins=bins, range=(self.min, self.max))
+        if len(valid) < self.count:
+            counts = np.round(counts * (self.count / len(valid))).astype(np.int64)
+        return {"edges": [float(e) for e in edges], "counts": [int(c) for c in counts]}
+
+    def labels(self, sample: np.ndarray) -> np.ndarray:
+        codes = _bin_codes(sample)
+        codes[np.isnan(sample)] = -1
+        return codes
+
+    def correlation(self, sample: np.ndarray, labels: np.ndarray) -> float | None:
+        return _mutual_information(_bin_codes(sample), labels)
+
+
+class _BinaryStats:
+    def __init__(self) -> None:
+        self.true = self.false = self.missing = self.invalid = 0
+
+    def add(self, values: np.ndarray) -> np.ndarray:
+        flags = parse_binary(values)
+        blank = int((_stripped(values) == "").sum())
+        self.true += int((flags == 1.0).sum())
+        self.false += int((flags == 0.0).sum())
+        self.missing += blank
+        self.invalid += int(np.isnan(flags).sum()) - blank
+        return flags
+
+    def result(self, sample: np.ndarray) -> dict[str, Any]:
+        return {
+            "trueCount": self.true,
+            "falseCount": self.false,
+            "missing": self.missing,
+            "invalid": self.invalid,
+        }
+
+    def labels(self, sample: np.ndarray) -> np.ndarray:
+        return np.where(np.isnan(sample), -1, sample).astype(np.int64)  # type: ignore[no-any-return]
+
+    def correlation(self, sample: np.ndarray, labels: np.ndarray) -> float | None:
+        return _mutual_information(np.where(np.isnan(sample), 2, sample).astype(np.int64), labels)
+
+
+class _CategoricalStats:
+    def __init__(self) -> None:
+        self.missing = 0
+        self.counts = _Counts()
+        self.distinct = _Distinct()
+
+    def add(self, values: np.ndarray) -> np.ndarray:
+        stripped = _stripped(values)
+        present = stripped[stripped != ""]
+        self.missing += len(values) - len(present)
+        counts = present.value_counts(sort=False)
+        self.counts.add(counts)
+        self.distinct.add(counts.index.to_numpy(dtype=object))
+        return stripped.to_numpy(dtype=object)
+
+    def result(self, sample: np.ndarray) -> dict[str, Any]:
+        return {"missing": self.missing, "unique": self.distinct.estimate(), "top": self.counts.top()}
+
+    def labels(self, sample: np.ndarray) -> np.ndarray:
+        codes = _codes(sample)
+        codes[sample == ""] = -1
+        return codes
+
+    def correlation(self, sample: np.ndarray, labels: np.ndarray) -> float | None:
+        return _mutual_information(_codes(sample), labels)
+
+
+class _TextStats:
+    def __init__(self) -> None:
+        self.words = 0
+        self.words_per_row = [math.inf, -math.inf]
+        self.word_length = [math.inf, -math.inf]
+        self.counts = _Counts()
+        self.distinct = _Distinct()
+
+    def add(self, values: np.ndarray) -> np.ndarray:
+        tokens = pd.Series(values, dtype=object).str.split()
+        per_row = tokens.map(len).to_numpy(dtype=np.int64)
+        self.words += int(per_row.sum())
+        self.words_per_row = [
+            min(self.words_per_row[0], per_row.min()),
+            max(self.words_per_row[1], per_row.max()),
+        ]
+        words = tokens.explode().dropna()
+        if len(words):
+            lengths = words.str.len()
+            self.word_length = [
+                min(self.word_length[0], lengths.min()),
+                max(self.word_length[1], lengths.max()),
+            ]
+            counts = words.value_counts(sort=False)
+            self.counts.add(counts)
+            self.distinct.add(counts.index.to_numpy(dtype=object))
+        return values
+
+    def result(self, sample: np.ndarray) -> dict[str, Any]:
+        def span(pair: list[float]) -> list[int] | None:
+            return [int(pair[0]), int(pair[1])] if math.isfinite(pair[0]) else None
+
+        return {
+            "words": self.words,
+            "uniqueWords": self.distinct.estimate(),
+            "wordsPerRow": span(self.words_per_row),
+            "wordLength": span(self.word_length),
+            "topWords": self.counts.top(),
+        }
+
+    def labels(self, sample: np.ndarray) -> np.ndarray:
+        stripped = _stripped(sample).to_numpy(dtype=object)
+        codes = _codes(stripped)
+        codes[stripped == ""] = -1
+        return codes
+
+    def correlation(self, sample: np.ndarray, labels: np.ndarray) -> float | None:
+        """The largest mutual information between the target and the presence of one of the top words."""
+        words = pd.Series(sample, dtype=object).str.split().explode()
+        scores = []
+        for word, _ in self.counts.top():
+            present = np.zeros(len(sample), dtype=np.int64)
+            present[words.index[(words == word).to_numpy(dtype=bool)].unique()] = 1
+            score = _mutual_information(present, labels)
+            if score is not None:
+                scores.append(score)
+        return max(scores, default=None)
+
+
+_STATS: dict[str, type[Any]] = {
+    "NUMERIC": _NumericStats,
+    "BINARY": _BinaryStats,
+    "CATEGORICAL": _CategoricalStats,
+    "TEXT": _TextStats,
+}
