@@ -1,0 +1,256 @@
+"""Recipe processors as small transformers over whole columns: one node per variable an expression makes.
+
+A chunk's values are either `Dense` (one float per row, nan when missing: NUMERIC and BINARY) or a `Bag`
+(tokens with the row each belongs to, rows ascending and tokens in text order: CATEGORICAL and TEXT). Every
+operation is vectorised with numpy, so one code path serves a single Predict record and a 100,000-row chunk.
+State learned from training statistics lives in attributes ending in `_`, set by `fit`.
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from aml_provider.local.errors import InvalidInputException
+from aml_provider.local.recipes.lexer import quote_name
+
+NUMERIC, BINARY, CATEGORICAL, TEXT = "NUMERIC", "BINARY", "CATEGORICAL", "TEXT"
+PUNCTUATION = string.punctuation
+
+
+@dataclass(frozen=True)
+class Dense:
+    """One value per row; nan where missing or invalid."""
+
+    values: np.ndarray
+
+
+@dataclass(frozen=True)
+class Bag:
+    """Tokens (object array of str) and the row of each; rows ascending, tokens of a row in text order."""
+
+    rows: np.ndarray
+    tokens: np.ndarray
+
+
+Values = Dense | Bag
+
+
+def objects(items: list[Any]) -> np.ndarray:
+    """A 1-d object array of `items` (np.array would build 2-d arrays from nested sequences)."""
+    array = np.empty(len(items), dtype=object)
+    array[:] = items
+    return array
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """What fitting needs of a numeric variable: mean, standard deviation and 101 percentiles."""
+
+    mean: float
+    std: float
+    quantiles: np.ndarray
+
+    @classmethod
+    def of(cls, statistics: dict[str, Any], name: str, user: str) -> Distribution:
+        found = (statistics.get("attributes") or {}).get(name) or {}
+        try:
+            quantiles = np.asarray(found["quantiles"], dtype=np.float64)
+            return cls(float(found["mean"]), float(found["std"] or 0.0), quantiles)
+        except (KeyError, TypeError, ValueError) as err:
+            raise InvalidInputException(
+                f"{user} needs the training statistics of '{name}' (mean, std, quantiles); "
+                "compute statistics for the training DataSource."
+            ) from err
+
+
+class Node:
+    """A variable made by a recipe expression: its name, type and the nodes it is computed from."""
+
+    name: str
+    type: str
+    inputs: tuple[Node, ...] = ()
+    learns = False  # whether fit() must run before transform()
+
+    def fit(self, statistics: dict[str, Any]) -> None:
+        """Learn what transforming needs from training statistics; most nodes need nothing."""
+
+    def transform(self, *args: Values) -> Values:
+        raise NotImplementedError
+
+    def distribution(self, statistics: dict[str, Any], user: str) -> Distribution:
+        raise NotImplementedError(f"{self.name} is not numeric")
+
+
+class Variable(Node):
+    """An input attribute; its values are read by the pipeline, which parses all columns of a type at once."""
+
+    def __init__(self, name: str, type: str) -> None:
+        self.name = name
+        self.type = type
+
+    def distribution(self, statistics: dict[str, Any], user: str) -> Distribution:
+        return Distribution.of(statistics, self.name, user)
+
+
+class Unary(Node):
+    """A processor of one input."""
+
+    def __init__(self, function: str, source: Node, type: str) -> None:
+        self.name = f"{function}({_spell(source)})"
+        self.type = type
+        self.inputs = (source,)
+
+
+class Lowercase(Unary):
+    def __init__(self, source: Node) -> None:
+        super().__init__("lowercase", source, source.type)
+
+    def transform(self, *args: Values) -> Values:
+        bag = _bag(args[0])
+        return Bag(bag.rows, objects([token.lower() for token in bag.tokens]))
+
+
+class NoPunct(Unary):
+    """Strips punctuation from both ends of each token; a token of punctuation only disappears."""
+
+    def __init__(self, source: Node) -> None:
+        super().__init__("no_punct", source, source.type)
+
+    def transform(self, *args: Values) -> Values:
+        bag = _bag(args[0])
+        tokens = objects([token.strip(PUNCTUATION) for token in bag.tokens])
+        kept = tokens != ""
+        return Bag(bag.rows[kept], tokens[kept])
+
+
+class Ngram(Unary):
+    """All runs of 1..n consecutive tokens of a row, joined by one space."""
+
+    def __init__(self, source: Node, size: int) -> None:
+        super().__init__("ngram", source, TEXT)
+        self.name = f"ngram({_spell(source)},{size})"
+        self.size = size
+
+    def transform(self, *args: Values) -> Values:
+        bag = _bag(args[0])
+        parts = [bag]
+        grams, count = bag.tokens, len(bag.tokens)
+        for length in range(2, min(self.size, count) + 1):
+            starts = count - length + 1
+            grams = grams[:starts] + " " + bag.tokens[length - 1 :]
+            same_row = bag.rows[:starts] == bag.rows[length - 1 :]
+            parts.append(Bag(bag.rows[:starts][same_row], grams[same_row]))
+        return _merge(parts)
+
+
+class Osb(Unary):
+    """Orthogonal sparse bigrams: each token paired with each of the next n-1 tokens of its row, joined by
+    `_` plus one more `_` per word skipped."""
+
+    def __init__(self, source: Node, window: int) -> None:
+        super().__init__("osb", source, TEXT)
+        self.name = f"osb({_spell(source)},{window})"
+        self.window = window
+
+    def transform(self, *args: Values) -> Values:
+        bag = _bag(args[0])
+        parts = [Bag(bag.rows[:0], bag.tokens[:0])]
+        for distance in range(1, min(self.window, len(bag.rows))):
+            first, later = slice(None, len(bag.rows) - distance), slice(distance, None)
+            same_row = bag.rows[first] == bag.rows[later]
+            pairs = bag.tokens[first][same_row] + "_" * distance + bag.tokens[later][same_row]
+            parts.append(Bag(bag.rows[first][same_row], pairs))
+        return _merge(parts)
+
+
+class QuantileBin(Unary):
+    """Equal-frequency bins of the training data; values become categories `<name>_bin_<k>`."""
+
+    learns = True
+
+    def __init__(self, source: Node, bins: int) -> None:
+        super().__init__("quantile_bin", source, CATEGORICAL)
+        self.name = f"quantile_bin({_spell(source)},{bins})"
+        self.bins = bins
+
+    def fit(self, statistics: dict[str, Any]) -> None:
+        quantiles = self.inputs[0].distribution(statistics, self.name).quantiles
+        at = np.linspace(0.0, 1.0, len(quantiles))
+        self.edges_ = np.unique(np.interp(np.arange(1, self.bins) / self.bins, at, quantiles))
+        labels = [f"{self.inputs[0].name}_bin_{k}" for k in range(1, len(self.edges_) + 2)]
+        self.labels_ = objects([*labels, f"{self.inputs[0].name}_bin_missing"])
+
+    def transform(self, *args: Values) -> Values:
+        values = _dense(args[0])
+        bins = np.searchsorted(self.edges_, values, side="right")
+        bins[np.isnan(values)] = len(self.labels_) - 1
+        return Bag(np.arange(len(values)), self.labels_[bins])
+
+
+class Normalize(Unary):
+    """z-score with the training mean and standard deviation."""
+
+    learns = True
+
+    def __init__(self, source: Node) -> None:
+        super().__init__("normalize", source, NUMERIC)
+
+    def fit(self, statistics: dict[str, Any]) -> None:
+        found = self.inputs[0].distribution(statistics, self.name)
+        self.mean_ = found.mean
+        self.scale_ = found.std if found.std > 0 else 1.0
+
+    def distribution(self, statistics: dict[str, Any], user: str) -> Distribution:
+        found = self.inputs[0].distribution(statistics, user)
+        scale = found.std if found.std > 0 else 1.0
+        return Distribution(0.0, 1.0 if found.std > 0 else 0.0, (found.quantiles - found.mean) / scale)
+
+    def transform(self, *args: Values) -> Values:
+        return Dense((_dense(args[0]) - self.mean_) / self.scale_)
+
+
+class Cartesian(Node):
+    """Every pair of a row's values or tokens from two inputs, joined by `_`."""
+
+    def __init__(self, left: Node, right: Node) -> None:
+        self.name = f"cartesian({_spell(left)},{_spell(right)})"
+        self.type = CATEGORICAL if left.type == right.type == CATEGORICAL else TEXT
+        self.inputs = (left, right)
+
+    def transform(self, *args: Values) -> Values:
+        left, right = _bag(args[0]), _bag(args[1])
+        rows = int(max(left.rows[-1:].max(initial=-1), right.rows[-1:].max(initial=-1))) + 1
+        right_counts = np.bincount(right.rows, minlength=rows)
+        right_starts = np.cumsum(right_counts) - right_counts
+        repeats = right_counts[left.rows]
+        left_index = np.repeat(np.arange(len(left.rows)), repeats)
+        group_starts = np.repeat(np.cumsum(repeats) - repeats, repeats)
+        right_index = np.repeat(right_starts[left.rows], repeats) + np.arange(len(left_index)) - group_starts
+        pairs = left.tokens[left_index] + "_" + right.tokens[right_index]
+        return Bag(left.rows[left_index], pairs)
+
+
+def _spell(node: Node) -> str:
+    return quote_name(node.name) if isinstance(node, Variable) else node.name
+
+
+def _bag(values: Values) -> Bag:
+    assert isinstance(values, Bag)
+    return values
+
+
+def _dense(values: Values) -> np.ndarray:
+    assert isinstance(values, Dense)
+    return values.values
+
+
+def _merge(parts: list[Bag]) -> Bag:
+    """One bag of several, rows ascending again (stable, so text order within a row is kept)."""
+    rows = np.concatenate([part.rows for part in parts])
+    tokens = np.concatenate([part.tokens for part in parts])
+    order = np.argsort(rows, kind="stable")
+    return Bag(rows[order], tokens[order])
