@@ -33,8 +33,11 @@ def is_bare_name(name: str) -> bool:
 
 def quote_name(name: str) -> str:
     """`name` as it must be spelled in an expression."""
-    if is_bare_name(name):
-        return name
+    return name if is_bare_name(name) else quoted(name)
+
+
+def quoted(name: str) -> str:
+    """`name` in single quotes, with `\\` and `'` escaped by a backslash."""
     return "'" + name.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
