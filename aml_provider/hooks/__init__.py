@@ -1,1 +1,35 @@
-"""."""
+"""Hook for Amazon Machine Learning and the entity kinds it works with."""
+
+from __future__ import annotations
+
+from aml_provider.hooks.aml import (
+    BATCH_PREDICTION,
+    DATA_SOURCE,
+    EVALUATION,
+    FAILED_STATES,
+    KINDS,
+    METRICS,
+    ML_MODEL,
+    TERMINAL_STATES,
+    AmlError,
+    AmlHook,
+    EntityKind,
+    entity_kind,
+    failure_message,
+)
+
+__all__ = [
+    "AmlError",
+    "AmlHook",
+    "BATCH_PREDICTION",
+    "DATA_SOURCE",
+    "EVALUATION",
+    "EntityKind",
+    "FAILED_STATES",
+    "KINDS",
+    "METRICS",
+    "ML_MODEL",
+    "TERMINAL_STATES",
+    "entity_kind",
+    "failure_message",
+]

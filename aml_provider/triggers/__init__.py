@@ -1,1 +1,23 @@
-"""."""
+"""Triggers that wait for Amazon Machine Learning entities in the triggerer."""
+
+from __future__ import annotations
+
+from aml_provider.triggers.aml import (
+    COMPLETED_TRIGGERS,
+    AmlBatchPredictionCompletedTrigger,
+    AmlDataSourceCompletedTrigger,
+    AmlEntityCompletedTrigger,
+    AmlEvaluationCompletedTrigger,
+    AmlMLModelCompletedTrigger,
+    AmlRealtimeEndpointReadyTrigger,
+)
+
+__all__ = [
+    "AmlBatchPredictionCompletedTrigger",
+    "AmlDataSourceCompletedTrigger",
+    "AmlEntityCompletedTrigger",
+    "AmlEvaluationCompletedTrigger",
+    "AmlMLModelCompletedTrigger",
+    "AmlRealtimeEndpointReadyTrigger",
+    "COMPLETED_TRIGGERS",
+]

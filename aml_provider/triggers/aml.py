@@ -1,0 +1,120 @@
+"""Triggers that wait, in the triggerer, for Amazon ML entities to finish and endpoints to be READY."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from airflow.providers.amazon.aws.triggers.base import AwsBaseWaiterTrigger
+
+from aml_provider.hooks.aml import BATCH_PREDICTION, DATA_SOURCE, EVALUATION, ML_MODEL, AmlHook, EntityKind
+
+
+class AmlEntityCompletedTrigger(AwsBaseWaiterTrigger):
+    """
+    Wait until an entity is COMPLETED; yield ``{"status": "error", "message": ...}`` if it fails.
+
+    The message carries Amazon ML's Status, Message and LogUri. Subclasses fix the kind and name the ID
+    argument after it, so that ``serialize()`` round-trips through their constructor.
+    """
+
+    aws_hook_class = AmlHook
+    kind: ClassVar[EntityKind]
+    waiter: ClassVar[str]
+
+    def __init__(
+        self,
+        *,
+        entity_id: str,
+        waiter_delay: int = 30,
+        waiter_max_attempts: int = 120,
+        aws_conn_id: str | None = "aws_default",
+        region_name: str | None = None,
+        verify: bool | str | None = None,
+        botocore_config: dict | None = None,
+    ) -> None:
+        kind = self.kind
+        super().__init__(
+            serialized_fields={kind.id_param: entity_id},
+            waiter_name=self.waiter,
+            waiter_args={kind.id_key: entity_id},
+            failure_message=f"Amazon ML {kind.label} {entity_id} failed",
+            status_message=f"Amazon ML {kind.label} {entity_id} is",
+            status_queries=["Status", "Message", "LogUri"],
+            return_key=kind.id_param,
+            return_value=entity_id,
+            waiter_delay=waiter_delay,
+            waiter_max_attempts=waiter_max_attempts,
+            aws_conn_id=aws_conn_id,
+            region_name=region_name,
+            verify=verify,
+            botocore_config=botocore_config,
+        )
+
+    @classmethod
+    def for_entity(cls, entity_id: str, **kwargs: Any) -> AmlEntityCompletedTrigger:
+        """Build the trigger from a plain entity ID (callers need not know the ID argument's name)."""
+        arguments: dict[str, Any] = {cls.kind.id_param: entity_id, **kwargs}
+        return cls(**arguments)
+
+
+class AmlDataSourceCompletedTrigger(AmlEntityCompletedTrigger):
+    """Wait until a data source is COMPLETED."""
+
+    kind = DATA_SOURCE
+    waiter = DATA_SOURCE.waiter
+
+    def __init__(self, *, data_source_id: str, **kwargs: Any) -> None:
+        super().__init__(entity_id=data_source_id, **kwargs)
+
+
+class AmlMLModelCompletedTrigger(AmlEntityCompletedTrigger):
+    """Wait until an ML model is COMPLETED (trained)."""
+
+    kind = ML_MODEL
+    waiter = ML_MODEL.waiter
+
+    def __init__(self, *, ml_model_id: str, **kwargs: Any) -> None:
+        super().__init__(entity_id=ml_model_id, **kwargs)
+
+
+class AmlEvaluationCompletedTrigger(AmlEntityCompletedTrigger):
+    """Wait until an evaluation is COMPLETED."""
+
+    kind = EVALUATION
+    waiter = EVALUATION.waiter
+
+    def __init__(self, *, evaluation_id: str, **kwargs: Any) -> None:
+        super().__init__(entity_id=evaluation_id, **kwargs)
+
+
+class AmlBatchPredictionCompletedTrigger(AmlEntityCompletedTrigger):
+    """Wait until a batch prediction is COMPLETED."""
+
+    kind = BATCH_PREDICTION
+    waiter = BATCH_PREDICTION.waiter
+
+    def __init__(self, *, batch_prediction_id: str, **kwargs: Any) -> None:
+        super().__init__(entity_id=batch_prediction_id, **kwargs)
+
+
+class AmlRealtimeEndpointReadyTrigger(AmlEntityCompletedTrigger):
+    """Wait until a model's real-time endpoint is READY; fail when it (or the model) fails."""
+
+    kind = ML_MODEL
+    waiter = "realtime_endpoint_ready"
+
+    def __init__(self, *, ml_model_id: str, **kwargs: Any) -> None:
+        super().__init__(entity_id=ml_model_id, **kwargs)
+        self.status_queries = ["Status", "EndpointInfo.EndpointStatus", "Message"]
+        self.failure_message = f"The real-time endpoint of Amazon ML model {ml_model_id} failed"
+
+
+COMPLETED_TRIGGERS: dict[str, type[AmlEntityCompletedTrigger]] = {
+    trigger.kind.name: trigger
+    for trigger in (
+        AmlDataSourceCompletedTrigger,
+        AmlMLModelCompletedTrigger,
+        AmlEvaluationCompletedTrigger,
+        AmlBatchPredictionCompletedTrigger,
+    )
+}

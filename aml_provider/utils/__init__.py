@@ -1,0 +1,15 @@
+"""Helpers of the Airflow provider: deterministic entity IDs, JSON documents, lineage."""
+
+from __future__ import annotations
+
+from aml_provider.utils.documents import json_document
+from aml_provider.utils.ids import entity_id_for, entity_id_from_context
+from aml_provider.utils.lineage import s3_dataset_name, s3_lineage
+
+__all__ = [
+    "entity_id_for",
+    "entity_id_from_context",
+    "json_document",
+    "s3_dataset_name",
+    "s3_lineage",
+]
