@@ -48,8 +48,10 @@ class DataSourceReader:
         files: list[S3Object],
         statistics: dict[str, Any] | None = None,
         rearrangement: Rearrangement | None = None,
+        block_bytes: int = BLOCK_BYTES,
     ) -> None:
         self.s3 = s3
+        self.block_bytes = block_bytes
         self.schema = schema
         self.files = files
         self.statistics = statistics
@@ -62,7 +64,7 @@ class DataSourceReader:
         for file in self.files:
             with self.s3.open(file.uri) as body:
                 reader = _FileReader(self, file, file_start, total_bytes)
-                for offset, block in _line_blocks(body, file):
+                for offset, block in _line_blocks(body, file, self.block_bytes):
                     yield from reader.read(offset, block, chunk_rows)
             file_start += file.size
 
@@ -77,15 +79,10 @@ def open_datasource(s3: S3Store, artifacts: Path, entity: dict[str, Any]) -> Dat
     return DataSourceReader(s3, schema, files, statistics, rearrangement)
 
 
-def _line_blocks(body: IO[bytes], file: S3Object) -> Iterator[tuple[int, bytes | None]]:
+def _line_blocks(body: IO[bytes], file: S3Object, block_bytes: int) -> Iterator[tuple[int, bytes | None]]:
     """(offset, block) pairs: blocks of whole lines ending in newline; None marks an overlong line."""
     offset, buffer, skipping = 0, b"", False
-    while piece := body.read(BLOCK_BYTES):
-        if offset == 0 and not buffer and b"\n" not in piece and b"\r" in piece:
-            raise JobFailed(
-                f"{file.uri} ends its lines with a bare carriage return (\\r), which cannot be read; "
-                "save it with \\n or \\r\\n line ends."
-            )
+    while piece := body.read(block_bytes):
         if skipping:
             newline = piece.find(b"\n")
             offset += len(piece) if newline < 0 else newline + 1
@@ -98,10 +95,21 @@ def _line_blocks(body: IO[bytes], file: S3Object) -> Iterator[tuple[int, bytes |
             yield offset, buffer[:cut]
             offset, buffer = offset + cut, buffer[cut:]
         if len(buffer) > MAX_LINE_BYTES:
+            _check_line_ends(file, offset, buffer)
             yield offset, None
             offset, buffer, skipping = offset + len(buffer), b"", True
     if buffer and not skipping:
+        _check_line_ends(file, offset, buffer)
         yield offset, buffer + b"\n"
+
+
+def _check_line_ends(file: S3Object, offset: int, first_line: bytes) -> None:
+    """Fail clearly on a file whose lines end with a bare carriage return (it has no newline at all)."""
+    if offset == 0 and b"\r" in first_line.rstrip(b"\r"):
+        raise JobFailed(
+            f"{file.uri} ends its lines with a bare carriage return (\\r), which cannot be read; "
+            "save it with \\n or \\r\\n line ends."
+        )
 
 
 class _FileReader:
@@ -157,7 +165,7 @@ class _FileReader:
         self.data_lines += 1
         if self.rearrangement.select(self.file.uri, np.array([offset]), self.file_start, self.total_bytes)[0]:
             empty = {name: np.empty(0, dtype=object) for name in self.schema.names}
-            why = f"a line of {self.file.uri} at byte {offset} is longer than {MAX_LINE_BYTES} bytes"
+            why = f"line {self.lines_seen} of {self.file.uri}: longer than {MAX_LINE_BYTES} bytes"
             yield Chunk(self.file, empty, np.empty(0, dtype=np.int64), 1, [why])
 
     def _problems(self, lines: _Lines, selected: np.ndarray) -> _Problems:
@@ -172,7 +180,7 @@ class _FileReader:
             if too_long[i]:
                 reasons.append((int(i), f"longer than {MAX_LINE_BYTES} bytes"))
             elif fields[i] < 0:
-                reasons.append((int(i), "badly quoted value"))
+                reasons.append((int(i), "badly quoted value or a carriage return inside the line"))
             else:
                 reasons.append((int(i), f"{fields[i]} values where the schema has {expected} attributes"))
         return _Problems(mask, int(mask.sum()), reasons)
@@ -183,19 +191,22 @@ class _FileReader:
         count = int(good.sum())
         if count == 0:
             return {name: np.empty(0, dtype=object) for name in names}
-        frame = pd.read_csv(
-            io.BytesIO(lines.keep(good)),
-            header=None,
-            names=list(range(len(names))),
-            index_col=False,
-            dtype=object,
-            na_filter=False,
-            skip_blank_lines=False,
-            encoding="utf-8",
-            encoding_errors="replace",
-            on_bad_lines="skip",
-            engine="c",
-        )
+        try:
+            frame = pd.read_csv(
+                io.BytesIO(lines.keep(good)),
+                header=None,
+                names=list(range(len(names))),
+                index_col=False,
+                dtype=object,
+                na_filter=False,
+                skip_blank_lines=False,
+                encoding="utf-8",
+                encoding_errors="replace",
+                on_bad_lines="skip",
+                engine="c",
+            )
+        except pd.errors.ParserError:
+            frame = pd.DataFrame()
         if len(frame) == count:
             return {name: frame[i].to_numpy(dtype=object) for i, name in enumerate(names)}
         rows = [next(csv.reader([lines.text(int(i))])) for i in np.flatnonzero(good)]
@@ -219,7 +230,8 @@ class _Lines:
         self.bytes = np.frombuffer(block, dtype=np.uint8)
         newlines = np.flatnonzero(self.bytes == ord("\n"))
         self.starts = np.concatenate(([0], newlines[:-1] + 1))
-        self.ends = newlines - ((newlines > self.starts) & (self.bytes[newlines - 1] == ord("\r")))
+        self.trailing_returns = (newlines > self.starts) & (self.bytes[newlines - 1] == ord("\r"))
+        self.ends = newlines - self.trailing_returns
         self.lengths = self.ends - self.starts
         self.blank = self.lengths == 0
 
@@ -227,11 +239,12 @@ class _Lines:
         return self.raw[self.starts[i] : self.ends[i]].decode("utf-8", errors="replace")
 
     def field_counts(self, selected: np.ndarray) -> np.ndarray:
-        """Values per line (for selected lines; -1 when badly quoted), quotes and all."""
+        """Values per line (for selected lines; -1 when badly quoted or holding a stray carriage return)."""
         commas = np.add.reduceat(self.bytes == ord(","), self.starts, dtype=np.int64)
         quoted = np.add.reduceat(self.bytes == ord('"'), self.starts, dtype=np.int64) > 0
-        counts = commas + 1
-        for i in np.flatnonzero(quoted & selected):
+        returns = np.add.reduceat(self.bytes == ord("\r"), self.starts, dtype=np.int64)
+        counts = np.where(returns > self.trailing_returns, -1, commas + 1)
+        for i in np.flatnonzero(quoted & selected & (counts >= 0)):
             try:
                 counts[i] = len(next(csv.reader([self.text(int(i))], strict=True)))
             except csv.Error:
