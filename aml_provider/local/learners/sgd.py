@@ -135,45 +135,28 @@ def train_sgd(
 ) -> LinearModel:
     """Fit a linear model of `model_type` to the cached rows (targets: 0/1, class index, or value)."""
     loss = LOSSES[model_type]
-    k = loss.outputs(n_classes)
-    d = cache.n_features
     mean, std = cache.mean_std()
-    inv_std = np.where(std > 1e-12, 1.0 / np.maximum(std, 1e-12), 1.0)[:, None]
+    inv_std = (1.0 / np.where(std > 1e-12, std, 1.0))[:, None]
     y_mean, y_std = cache.target_mean_std() if model_type == REGRESSION else (0.0, 1.0)
     y_std = y_std if y_std > 1e-12 else 1.0
-
-    weights = np.zeros((d, k))
-    intercept = _initial_intercept(cache, model_type, k)
-    sq_weights = np.full((d, k), 1e-8)
-    sq_intercept = np.full(k, 1e-8)
+    k = loss.outputs(n_classes)
+    optimizer = AdaGrad((cache.n_features, k), _initial_intercept(cache, model_type, k), params)
     batch = batch_size_for(cache.rows)
     best, stalled = math.inf, 0
     for number in range(1, params.max_passes + 1):
+        optimizer.start_pass()
         total_loss, correct, rows = 0.0, 0, 0
-        sum_weights, sum_intercept, steps = np.zeros_like(weights), np.zeros_like(intercept), 0
         for features, target in cache.batches(batch):
             y = target if model_type != REGRESSION else (target - y_mean) / y_std
-            scaled = weights * inv_std
-            z = np.asarray(features @ scaled) + (intercept - mean @ scaled)
+            scaled = optimizer.weights * inv_std
+            z = np.asarray(features @ scaled) + (optimizer.intercept - mean @ scaled)
             grad_z, batch_loss = loss.gradient(z, y)
             total_loss += batch_loss
             correct += loss.correct(z, y)
             rows += z.shape[0]
             g_sum = grad_z.sum(axis=0)
-            grad = (np.asarray(features.T @ grad_z) - np.outer(mean, g_sum)) * inv_std / z.shape[0]
-            if params.l2:
-                grad += params.l2 * weights
-            sq_weights += grad * grad
-            step = LEARNING_RATE / np.sqrt(sq_weights)
-            weights -= step * grad
-            if params.l1:
-                weights = np.sign(weights) * np.maximum(np.abs(weights) - step * params.l1, 0.0)
-            g_b = g_sum / z.shape[0]
-            sq_intercept += g_b * g_b
-            intercept -= LEARNING_RATE / np.sqrt(sq_intercept) * g_b
-            sum_weights += weights
-            sum_intercept += intercept
-            steps += 1
+            grad = (np.asarray(features.T @ grad_z) - np.outer(mean, g_sum)) * inv_std
+            optimizer.step(grad / z.shape[0], g_sum / z.shape[0])
         mean_loss = total_loss / max(rows, 1)
         log(_progress(number, model_type, mean_loss, correct, rows, y_std))
         if not math.isfinite(best) or mean_loss < best - TOLERANCE * abs(best):
@@ -183,9 +166,61 @@ def train_sgd(
             if stalled >= PATIENCE:
                 log(f"early-stop: pass={number} no-improvement-passes={stalled}")
                 break
-    scaled = sum_weights / steps * inv_std
-    bias = sum_intercept / steps - mean @ scaled
-    return LinearModel(model_type, scaled * y_std, bias * y_std + y_mean)
+    weights, intercept = optimizer.averaged()
+    scaled = weights * inv_std
+    return LinearModel(model_type, scaled * y_std, (intercept - mean @ scaled) * y_std + y_mean)
+
+
+class AdaGrad:
+    """Per-coordinate AdaGrad steps with L2 (weight decay) or L1 (cumulative penalty, as in Tsuruoka et al.).
+
+    The model of a pass is the average of that pass's iterates, which smooths out the noise of the last steps.
+    """
+
+    def __init__(self, shape: tuple[int, int], intercept: np.ndarray, params: TrainingParameters) -> None:
+        self.weights = np.zeros(shape)
+        self.intercept = intercept.astype(np.float64)
+        self.l1, self.l2 = params.l1, params.l2
+        self._sq_weights = np.full(shape, 1e-8)
+        self._sq_intercept = np.full(intercept.shape, 1e-8)
+        self._l1_total = np.zeros(shape)  # penalty each weight could have received so far
+        self._l1_applied = np.zeros(shape)  # penalty it did receive
+        self.start_pass()
+
+    def start_pass(self) -> None:
+        self._sum_weights = np.zeros_like(self.weights)
+        self._sum_intercept = np.zeros_like(self.intercept)
+        self._steps = 0
+
+    def step(self, grad: np.ndarray, grad_intercept: np.ndarray) -> None:
+        if self.l2:
+            grad = grad + self.l2 * self.weights
+        self._sq_weights += grad * grad
+        rate = LEARNING_RATE / np.sqrt(self._sq_weights)
+        self.weights -= rate * grad
+        if self.l1:
+            self._apply_l1(rate)
+        self._sq_intercept += grad_intercept * grad_intercept
+        self.intercept -= LEARNING_RATE / np.sqrt(self._sq_intercept) * grad_intercept
+        self._sum_weights += self.weights
+        self._sum_intercept += self.intercept
+        self._steps += 1
+
+    def averaged(self) -> tuple[np.ndarray, np.ndarray]:
+        """The mean iterate of the last pass; under L1, weights the last iterate zeroed stay zero."""
+        steps = max(self._steps, 1)
+        weights = self._sum_weights / steps if self._steps else self.weights.copy()
+        if self.l1:
+            weights[self.weights == 0] = 0.0
+        return weights, self._sum_intercept / steps if self._steps else self.intercept.copy()
+
+    def _apply_l1(self, rate: np.ndarray) -> None:
+        self._l1_total += rate * self.l1
+        before = self.weights.copy()
+        positive, negative = before > 0, before < 0
+        self.weights[positive] = np.maximum(0.0, before - (self._l1_total + self._l1_applied))[positive]
+        self.weights[negative] = np.minimum(0.0, before + (self._l1_total - self._l1_applied))[negative]
+        self._l1_applied += self.weights - before
 
 
 def _initial_intercept(cache: FeatureCache, model_type: str, k: int) -> np.ndarray:

@@ -1,1 +1,8 @@
-"""."""
+"""Batch prediction output: Amazon ML's number format, gzipped result files and the manifest."""
+
+from __future__ import annotations
+
+from aml_provider.local.writers.batch import BatchOutput, csv_field, result_header, result_lines
+from aml_provider.local.writers.numbers import format_score, format_scores
+
+__all__ = ["BatchOutput", "csv_field", "format_score", "format_scores", "result_header", "result_lines"]

@@ -1,0 +1,140 @@
+"""The full evaluation report (what Amazon ML's console shows): metric, baseline, curves, matrices, alerts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import confusion_matrix, f1_score, roc_curve
+
+from aml_provider.local.learners.metrics import (
+    METRIC_NAMES,
+    binary_auc,
+    multiclass_avg_fscore,
+    regression_rmse,
+)
+from aml_provider.local.learners.sgd import BINARY, MULTICLASS
+
+#: Cut-offs at which the binary report shows accuracy, precision, recall and counts.
+THRESHOLD_GRID = tuple(round(0.05 * i, 2) for i in range(1, 20))
+HISTOGRAM_BINS = 20
+MAX_ROC_POINTS = 101
+
+
+def evaluation_report(
+    model_type: str,
+    actual: np.ndarray,
+    scores: np.ndarray,
+    *,
+    classes: list[str],
+    score_threshold: float,
+    baseline: float | str,
+) -> dict[str, Any]:
+    """Report on scored evaluation rows.
+
+    `actual`: 0/1 (BINARY), class labels (MULTICLASS) or values (REGRESSION); `scores` as LinearModel.scores
+    gives them; `baseline`: the training data's most frequent class (MULTICLASS) or target mean (REGRESSION).
+    """
+    if model_type == BINARY:
+        body = binary_report(actual, scores, score_threshold)
+    elif model_type == MULTICLASS:
+        body = multiclass_report(actual, scores, classes, str(baseline))
+    else:
+        body = regression_report(actual, scores, float(baseline))
+    return {"modelType": model_type, "metricName": METRIC_NAMES[model_type], **body}
+
+
+def binary_report(actual: np.ndarray, scores: np.ndarray, score_threshold: float) -> dict[str, Any]:
+    """AUC, ROC points, score histograms per actual class and the effect of cut-offs."""
+    actual = actual.astype(int)
+    report: dict[str, Any] = {"metric": binary_auc(actual, scores), "baseline": 0.5}
+    if np.unique(actual).size == 2:
+        fpr, tpr, cut = roc_curve(actual, scores)
+        keep = np.unique(np.linspace(0, fpr.size - 1, min(fpr.size, MAX_ROC_POINTS)).round().astype(int))
+        report["rocCurve"] = [
+            {
+                "falsePositiveRate": float(fpr[i]),
+                "truePositiveRate": float(tpr[i]),
+                "threshold": _finite(cut[i]),
+            }
+            for i in keep
+        ]
+    edges = np.linspace(0.0, 1.0, HISTOGRAM_BINS + 1)
+    report["scoreHistograms"] = {
+        "edges": edges.tolist(),
+        "actual0": np.histogram(scores[actual == 0], bins=edges)[0].tolist(),
+        "actual1": np.histogram(scores[actual == 1], bins=edges)[0].tolist(),
+    }
+    report["atScoreThreshold"] = threshold_effect(actual, scores, score_threshold)
+    report["thresholds"] = [threshold_effect(actual, scores, cut) for cut in THRESHOLD_GRID]
+    return report
+
+
+def threshold_effect(actual: np.ndarray, scores: np.ndarray, threshold: float) -> dict[str, float]:
+    """Accuracy, precision, recall, false-positive rate and TP/TN/FP/FN when score >= threshold means 1."""
+    positive = scores >= threshold
+    truth = actual == 1
+    tp = int(np.count_nonzero(positive & truth))
+    tn = int(np.count_nonzero(~positive & ~truth))
+    fp = int(np.count_nonzero(positive & ~truth))
+    fn = int(np.count_nonzero(~positive & truth))
+    return {
+        "threshold": float(threshold),
+        "accuracy": _ratio(tp + tn, tp + tn + fp + fn),
+        "precision": _ratio(tp, tp + fp),
+        "recall": _ratio(tp, tp + fn),
+        "falsePositiveRate": _ratio(fp, fp + tn),
+        "truePositives": tp,
+        "trueNegatives": tn,
+        "falsePositives": fp,
+        "falseNegatives": fn,
+    }
+
+
+def multiclass_report(
+    actual: np.ndarray, scores: np.ndarray, classes: list[str], most_frequent: str
+) -> dict[str, Any]:
+    """Macro F1, its always-the-most-frequent-class baseline, the confusion matrix and per-class figures."""
+    predicted = np.asarray(classes, dtype=object)[scores.argmax(axis=1)]
+    actual = actual.astype(object)
+    labels = list(classes) + sorted(set(actual.tolist()) - set(classes))
+    matrix = confusion_matrix(actual, predicted, labels=labels)
+    per_class = f1_score(actual, predicted, labels=labels, average=None, zero_division=0)
+    baseline = multiclass_avg_fscore(actual, np.full(actual.size, most_frequent, dtype=object))
+    return {
+        "metric": multiclass_avg_fscore(actual, predicted),
+        "baseline": baseline,
+        "baselineClass": most_frequent,
+        "classes": [
+            {
+                "label": label,
+                "f1": float(per_class[i]),
+                "trueCount": int(matrix[i].sum()),
+                "predictedCount": int(matrix[:, i].sum()),
+            }
+            for i, label in enumerate(labels)
+        ],
+        "confusionMatrix": {"labels": labels, "counts": matrix.tolist()},
+    }
+
+
+def regression_report(actual: np.ndarray, predicted: np.ndarray, training_mean: float) -> dict[str, Any]:
+    """RMSE, the predict-the-training-mean baseline and the histogram of residuals (actual - predicted)."""
+    residuals = actual - predicted
+    counts, edges = (
+        np.histogram(residuals, bins=HISTOGRAM_BINS) if residuals.size else (np.zeros(0), np.zeros(0))
+    )
+    return {
+        "metric": regression_rmse(actual, predicted) if actual.size else float("nan"),
+        "baseline": regression_rmse(actual, np.full(actual.size, training_mean)) if actual.size else None,
+        "meanResidual": float(residuals.mean()) if residuals.size else None,
+        "residualHistogram": {"edges": edges.tolist(), "counts": counts.astype(int).tolist()},
+    }
+
+
+def _ratio(part: int, whole: int) -> float:
+    return part / whole if whole else 0.0
+
+
+def _finite(value: float) -> float:
+    return float(min(value, 1.0))

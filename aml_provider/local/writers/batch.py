@@ -1,0 +1,127 @@
+"""Batch prediction output: one gzipped CSV per input file and a manifest, published all or nothing."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+
+from aml_provider.local.data.s3 import S3Object, S3Store, join_uri
+from aml_provider.local.errors import JobFailed
+from aml_provider.local.writers.numbers import format_scores
+
+BINARY = "BINARY"
+MULTICLASS = "MULTICLASS"
+
+
+def result_header(model_type: str, classes: Sequence[str], tag: bool, true_label: bool) -> list[str]:
+    """Column names: `tag` (rowId), `trueLabel` (target present), then the model type's score columns."""
+    leading = ["tag"] * tag + ["trueLabel"] * true_label
+    if model_type == BINARY:
+        return [*leading, "bestAnswer", "score"]
+    if model_type == MULTICLASS:
+        return [*leading, *classes]
+    return [*leading, "score"]
+
+
+def result_lines(
+    model_type: str,
+    scores: np.ndarray,
+    score_threshold: float,
+    leading: Sequence[np.ndarray] = (),
+) -> list[str]:
+    """One CSV line per scored row: leading text columns (tag, trueLabel), then bestAnswer/scores."""
+    if model_type == BINARY:
+        best = np.where(scores >= score_threshold, "1", "0")
+        values = [f"{b},{s}" for b, s in zip(best, format_scores(scores), strict=True)]
+    elif model_type == MULTICLASS:
+        width = scores.shape[1]
+        flat = format_scores(scores)
+        values = [",".join(flat[i : i + width]) for i in range(0, len(flat), width)]
+    else:
+        values = format_scores(scores)
+    for column in reversed(leading):
+        values = [f"{csv_field(v)},{rest}" for v, rest in zip(column.tolist(), values, strict=True)]
+    return values
+
+
+def csv_field(value: object) -> str:
+    """A CSV field, quoted only when it holds a comma, quote or line break."""
+    text = str(value)
+    if any(c in text for c in ',"\n\r'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+class BatchOutput:
+    """Result files written to local temp files first; `publish` uploads them, then the manifest."""
+
+    def __init__(self, s3: S3Store, output_uri: str, batch_id: str, header: list[str], workdir: Path) -> None:
+        self.s3 = s3
+        self.output_uri = output_uri
+        self.batch_id = batch_id
+        self.header = ",".join(csv_field(name) for name in header)
+        self.workdir = workdir
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self._open: dict[str, IO[str]] = {}
+        self._paths: dict[str, Path] = {}
+
+    @property
+    def manifest_uri(self) -> str:
+        return join_uri(self.output_uri, "batch-prediction", f"{self.batch_id}.manifest")
+
+    def result_uri(self, source: S3Object) -> str:
+        return join_uri(self.output_uri, "batch-prediction", "result", f"{self.batch_id}-{source.name}.gz")
+
+    def write(self, source: S3Object, lines: list[str]) -> None:
+        """Append result lines for rows of `source` (a blank line for a row that could not be scored)."""
+        handle = self._handle(source)
+        if lines:
+            handle.write("\n".join(lines))
+            handle.write("\n")
+
+    def publish(self, sources: list[S3Object]) -> dict[str, str]:
+        """Upload every result file, then the manifest; on any failure remove what was uploaded and re-raise."""
+        manifest = {source.uri: self.result_uri(source) for source in sources}
+        for source in sources:
+            self._handle(source)
+        for handle in self._open.values():
+            handle.close()
+        uploaded: list[str] = []
+        try:
+            for source in sources:
+                uri = manifest[source.uri]
+                self.s3.upload(self._paths[source.uri], uri)
+                uploaded.append(uri)
+            self.s3.put(self.manifest_uri, json.dumps(manifest).encode(), "application/json")
+        except Exception as err:
+            self.s3.delete(uploaded)
+            if isinstance(err, JobFailed):
+                raise
+            raise JobFailed(
+                f"Cannot write the batch prediction results under {self.output_uri}: {err}"
+            ) from err
+        finally:
+            self.discard()
+        return manifest
+
+    def discard(self) -> None:
+        """Drop the local files (nothing has been published unless `publish` returned)."""
+        for handle in self._open.values():
+            handle.close()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def _handle(self, source: S3Object) -> IO[str]:
+        handle = self._open.get(source.uri)
+        if handle is None:
+            path = self.workdir / f"{len(self._paths):06d}-{source.name}.gz"
+            handle = gzip.open(path, "wt", encoding="utf-8", newline="\n", compresslevel=6)  # noqa: SIM115
+            handle.write(self.header + "\n")
+            self._open[source.uri] = handle
+            self._paths[source.uri] = path
+        return handle

@@ -1,0 +1,286 @@
+"""Learners and writers tested directly: parameters, SGD, metrics, report, number format, batch output layout."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from aml_provider.local.data import S3Object, S3Store
+from aml_provider.local.errors import InvalidInputException, JobFailed
+from aml_provider.local.learners import (
+    FeatureCache,
+    binary_auc,
+    evaluation_report,
+    multiclass_avg_fscore,
+    parse_training_parameters,
+    performance_metrics,
+    regression_rmse,
+    train_sgd,
+)
+from aml_provider.local.learners.report import threshold_effect
+from aml_provider.local.writers import BatchOutput, format_score, format_scores, result_header, result_lines
+from tests.helpers import unique_id
+
+# --- training parameters -------------------------------------------------------------------------------
+
+
+def test_parameters_defaults_echo_all_five_keys_and_the_algorithm() -> None:
+    assert parse_training_parameters(None).to_api() == {
+        "algorithm": "sgd",
+        "sgd.maxPasses": "10",
+        "sgd.shuffleType": "none",
+        "sgd.l1RegularizationAmount": "0.0",
+        "sgd.l2RegularizationAmount": "1e-06",
+        "sgd.maxMLModelSizeInBytes": "33554432",
+    }
+
+
+def test_parameters_are_parsed_from_strings() -> None:
+    params = parse_training_parameters(
+        {
+            "sgd.maxPasses": "100",
+            "sgd.shuffleType": "auto",
+            "sgd.l1RegularizationAmount": "1.0E-08",
+            "sgd.l2RegularizationAmount": "0.0",
+            "sgd.maxMLModelSizeInBytes": "100000",
+        }
+    )
+    assert (params.max_passes, params.shuffle, params.l1, params.l2, params.max_model_size) == (
+        100,
+        True,
+        1e-8,
+        0.0,
+        100_000,
+    )
+
+
+def test_zero_regularization_counts_as_unset() -> None:
+    assert parse_training_parameters({"sgd.l2RegularizationAmount": "0"}).l2 == 1e-6
+    assert parse_training_parameters({"sgd.l2RegularizationAmount": "1e-4"}).l2 == 1e-4
+
+
+@pytest.mark.parametrize(
+    ("params", "named"),
+    [
+        ({"sgd.maxPasses": "0"}, "sgd.maxPasses must be a whole number from 1 to 10000"),
+        ({"sgd.maxPasses": "ten"}, "sgd.maxPasses"),
+        ({"sgd.maxPasses": "10001"}, "from 1 to 10000"),
+        ({"sgd.maxMLModelSizeInBytes": "99999"}, "from 100000 to 2147483648"),
+        ({"sgd.shuffleType": "random"}, "'auto' or 'none'"),
+        ({"sgd.l1RegularizationAmount": "-1"}, "sgd.l1RegularizationAmount must be a number from 0"),
+        ({"sgd.l2RegularizationAmount": "nan"}, "sgd.l2RegularizationAmount"),
+        ({"sgd.l1RegularizationAmount": "1e-8", "sgd.l2RegularizationAmount": "1e-6"}, "cannot both be set"),
+        ({"sgd.learningRate": "0.1"}, "Unknown training parameter 'sgd.learningRate'"),
+    ],
+)
+def test_bad_parameters_are_rejected_naming_the_key(params: dict[str, str], named: str) -> None:
+    with pytest.raises(InvalidInputException, match=named):
+        parse_training_parameters(params)
+
+
+# --- SGD ---------------------------------------------------------------------------------------------------
+
+
+def _cache(tmp_path: Path, features: np.ndarray, target: np.ndarray, blocks: int = 3) -> FeatureCache:
+    cache = FeatureCache(tmp_path / "cache")
+    for part in np.array_split(np.arange(len(target)), blocks):
+        cache.append(sp.csr_matrix(features[part]), target[part])
+    return cache
+
+
+def test_binary_sgd_separates_two_classes(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    features = rng.normal(size=(600, 4)) + np.array([100.0, 0, 0, 0])  # an offset the scaling must absorb
+    target = (features[:, 1] - features[:, 2] > 0).astype(float)
+    model = train_sgd(_cache(tmp_path, features, target), "BINARY", parse_training_parameters(None))
+    scores = model.scores(sp.csr_matrix(features))
+    assert scores.min() >= 0
+    assert scores.max() <= 1
+    assert binary_auc(target, scores) > 0.99
+
+
+def test_multiclass_scores_are_probabilities_and_pick_the_right_class(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    centers = np.array([[3.0, 0], [-3, 0], [0, 3]])
+    target = rng.integers(0, 3, 900)
+    features = centers[target] + rng.normal(size=(900, 2))
+    model = train_sgd(_cache(tmp_path, features, target), "MULTICLASS", parse_training_parameters(None), 3)
+    scores = model.scores(sp.csr_matrix(features))
+    np.testing.assert_allclose(scores.sum(axis=1), 1.0)
+    assert (scores.argmax(axis=1) == target).mean() > 0.95
+
+
+def test_regression_recovers_a_linear_function_on_its_scale(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    features = rng.normal(size=(2000, 3)) * [1.0, 10.0, 0.1]
+    target = 500 + 3 * features[:, 0] - 2 * features[:, 1] + 40 * features[:, 2] + rng.normal(size=2000) * 0.1
+    params = parse_training_parameters({"sgd.maxPasses": "30", "sgd.shuffleType": "auto"})
+    model = train_sgd(_cache(tmp_path, features, target), "REGRESSION", params)
+    np.testing.assert_allclose(model.coef[:, 0], [3, -2, 40], rtol=0.05)
+    assert regression_rmse(target, model.scores(sp.csr_matrix(features))) < 1.0
+
+
+def test_l1_drives_useless_weights_to_zero(tmp_path: Path) -> None:
+    rng = np.random.default_rng(6)
+    features = rng.normal(size=(1000, 20))
+    target = (features[:, 0] > 0).astype(float)
+    params = parse_training_parameters({"sgd.l1RegularizationAmount": "0.05"})
+    model = train_sgd(_cache(tmp_path, features, target), "BINARY", params)
+    assert abs(model.coef[0, 0]) > 0.1
+    assert np.count_nonzero(model.coef[1:, 0]) <= 5
+
+
+def test_cache_grows_features_and_shuffles_every_row_once(tmp_path: Path) -> None:
+    cache = FeatureCache(tmp_path / "cache")
+    cache.append(sp.csr_matrix(np.arange(10.0)[:, None]), np.arange(10.0))
+    cache.append(sp.csr_matrix(np.c_[np.arange(10.0, 20), np.ones(10)]), np.arange(10.0, 20))
+    cache.shuffle(seed=1)
+    rows = [
+        (x, y)
+        for features, target in cache.batches(3)
+        for x, y in zip(features.toarray(), target, strict=True)
+    ]
+    assert cache.n_features == 2
+    assert sorted(y for _, y in rows) == list(range(20))
+    assert all(x[0] == y for x, y in rows)
+    assert [y for _, y in rows] != list(range(20))
+    mean, _ = cache.mean_std()
+    np.testing.assert_allclose(mean, [9.5, 0.5])
+
+
+# --- metrics and report ---------------------------------------------------------------------------------
+
+
+def test_metrics_on_tiny_inputs() -> None:
+    # pairs (positive, negative) ranked right: (.35>.1), (.8>.1), (.8>.4); wrong: (.35<.4) -> 3/4
+    assert binary_auc(np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8])) == 0.75
+    # class a: P=1/2 R=1 F=2/3; b: P=1 R=1/2 F=2/3; c: P=R=F=1 -> mean 7/9
+    actual = np.array(["a", "b", "b", "c"])
+    predicted = np.array(["a", "a", "b", "c"])
+    assert multiclass_avg_fscore(actual, predicted) == pytest.approx(7 / 9)
+    assert regression_rmse(np.array([1.0, 2, 3]), np.array([2.0, 2, 5])) == pytest.approx(math.sqrt(5 / 3))
+    assert performance_metrics("REGRESSION", 0.1 + 0.2) == {
+        "Properties": {"RegressionRMSE": "0.30000000000000004"}
+    }
+
+
+def test_binary_report_counts_at_the_threshold() -> None:
+    actual = np.array([0, 0, 1, 1, 1])
+    scores = np.array([0.2, 0.6, 0.6, 0.7, 0.3])
+    effect = threshold_effect(actual, scores, 0.6)  # score >= 0.6 is positive
+    assert (effect["truePositives"], effect["falsePositives"], effect["trueNegatives"]) == (2, 1, 1)
+    assert (effect["falseNegatives"], effect["accuracy"], effect["precision"]) == (1, 0.6, 2 / 3)
+    report = evaluation_report(
+        "BINARY", actual, scores, classes=["0", "1"], score_threshold=0.6, baseline=0.5
+    )
+    assert report["metricName"] == "BinaryAUC"
+    assert report["baseline"] == 0.5
+    assert report["atScoreThreshold"] == effect
+    assert sum(report["scoreHistograms"]["actual1"]) == 3
+    assert report["rocCurve"][-1]["truePositiveRate"] == 1.0
+
+
+def test_multiclass_and_regression_baselines() -> None:
+    actual = np.array(["a", "a", "b", "c"])
+    scores = np.array([[0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8]])
+    report = evaluation_report(
+        "MULTICLASS", actual, scores, classes=["a", "b", "c"], score_threshold=0.5, baseline="a"
+    )
+    # always "a": class a F1 = 2*(1/2*1)/(1/2+1) = 2/3, b and c 0 -> 2/9
+    assert report["baseline"] == pytest.approx(2 / 9)
+    assert report["confusionMatrix"]["counts"] == [[1, 1, 0], [0, 1, 0], [0, 0, 1]]
+    regression = evaluation_report(
+        "REGRESSION",
+        np.array([1.0, 3.0]),
+        np.array([1.5, 2.5]),
+        classes=[],
+        score_threshold=0.5,
+        baseline=0.0,
+    )
+    assert regression["baseline"] == pytest.approx(math.sqrt(5))
+    assert regression["metric"] == pytest.approx(0.5)
+    assert sum(regression["residualHistogram"]["counts"]) == 2
+
+
+# --- number format and batch output --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (1.0, "1E0"),
+        (0.996733, "9.96733E-1"),
+        (-15.26385, "-1.526385E1"),
+        (1.945252e-5, "1.945252E-5"),
+        (1.61803e-8, "1.61803E-8"),
+        (0.0, "0E0"),
+        (0.5, "5E-1"),
+        (123456789.0, "1.234568E8"),
+        (1e300, "1E300"),
+    ],
+)
+def test_number_format(value: float, text: str) -> None:
+    assert format_score(value) == text
+
+
+def test_vectorised_number_format_matches_the_one_number_rule() -> None:
+    rng = np.random.default_rng(7)
+    values = np.round(rng.normal(size=3000), 4) * 10.0 ** rng.integers(-20, 20, 3000)
+
+    def one(x: float) -> str:
+        mantissa, exponent = format(x, ".6E").split("E")
+        return f"{mantissa.rstrip('0').rstrip('.')}E{int(exponent)}"
+
+    assert format_scores(values) == [one(float(x)) for x in values]
+
+
+def test_result_lines_per_model_type() -> None:
+    scores = np.array([0.75, 0.25])
+    assert result_header("BINARY", [], tag=True, true_label=True) == [
+        "tag",
+        "trueLabel",
+        "bestAnswer",
+        "score",
+    ]
+    lines = result_lines("BINARY", scores, 0.5, [np.array(["r,1", "r2"], dtype=object)])
+    assert lines == ['"r,1",1,7.5E-1', "r2,0,2.5E-1"]
+    assert result_lines("BINARY", scores, 0.75) == ["1,7.5E-1", "0,2.5E-1"]
+    assert result_header("MULTICLASS", ["x", "y"], tag=False, true_label=False) == ["x", "y"]
+    assert result_lines("MULTICLASS", np.array([[0.5, 0.5]]), 0.5) == ["5E-1,5E-1"]
+    assert result_lines("REGRESSION", np.array([-15.26385]), 0.5) == ["-1.526385E1"]
+
+
+def test_batch_output_layout_in_s3(s3: object, bucket: str, tmp_path: Path) -> None:
+    store = S3Store(s3)
+    prefix = unique_id("out")
+    first = S3Object(f"s3://{bucket}/in/a.csv", 10)
+    second = S3Object(f"s3://{bucket}/in/b.csv", 10)
+    output = BatchOutput(store, f"s3://{bucket}/{prefix}/", "bp-1", ["bestAnswer", "score"], tmp_path / "w")
+    output.write(first, ["1,1E0", "", "0,2E-1"])
+    manifest = output.publish([first, second])
+    result = f"s3://{bucket}/{prefix}/batch-prediction/result/bp-1-a.csv.gz"
+    assert manifest == {
+        first.uri: result,
+        second.uri: f"s3://{bucket}/{prefix}/batch-prediction/result/bp-1-b.csv.gz",
+    }
+    body = store.open(result).read()
+    assert gzip.decompress(body).decode() == "bestAnswer,score\n1,1E0\n\n0,2E-1\n"
+    assert gzip.decompress(store.open(manifest[second.uri]).read()).decode() == "bestAnswer,score\n"
+    assert json.loads(store.read_text(f"s3://{bucket}/{prefix}/batch-prediction/bp-1.manifest")) == manifest
+    assert not (tmp_path / "w").exists()
+
+
+def test_batch_output_publishes_nothing_when_an_upload_fails(s3: object, bucket: str, tmp_path: Path) -> None:
+    store = S3Store(s3)
+    source = S3Object(f"s3://{bucket}/in/a.csv", 10)
+    output = BatchOutput(store, "s3://no-such-bucket-for-output/x/", "bp-2", ["score"], tmp_path / "w")
+    output.write(source, ["1E0"])
+    with pytest.raises(JobFailed, match="Cannot write"):
+        output.publish([source])
+    assert not (tmp_path / "w").exists()
