@@ -53,9 +53,10 @@ def describe(services: Services, kind: Kind, request: dict[str, Any]) -> dict[st
         raise InvalidInputException(
             f"FilterVariable {variable!r} is not one of {', '.join(FILTER_VARIABLES[kind.name])}."
         )
-    comparisons = {op: _value(column, op, request[op]) for op in COMPARISONS if request.get(op) is not None}
-    if comparisons and "FilterVariable" not in request:
-        raise InvalidInputException(f"Set FilterVariable to say what {', '.join(comparisons)} compares.")
+    given = [op for op in COMPARISONS if request.get(op) is not None]
+    if given and "FilterVariable" not in request:
+        raise InvalidInputException(f"Set FilterVariable to say what {', '.join(given)} compares.")
+    comparisons = {op: _value(column, op, request[op]) for op in given}
     limit = request.get("Limit", DEFAULT_LIMIT)
     if not 1 <= limit <= DEFAULT_LIMIT:
         raise InvalidInputException(f"Limit must be between 1 and {DEFAULT_LIMIT}, got {limit}.")

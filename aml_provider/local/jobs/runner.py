@@ -152,17 +152,26 @@ class JobRunner:
         return None, ready
 
     def _dispatch(self, entity: StoredEntity) -> None:
+        changes: dict[str, Any] = {"Status": "INPROGRESS", "StartedAt": now()}
+        data_source = self._data_source_of(entity)
+        if data_source is not None:
+            # A Redshift/RDS datasource knows where its data is staged only once it is COMPLETED.
+            changes["InputDataLocationS3"] = data_source.document.get("DataLocationS3")
         started = self.store.update(
-            entity.kind,
-            entity.id,
-            {"Status": "INPROGRESS", "StartedAt": now()},
-            when=lambda document: document["Status"] == "PENDING",
+            entity.kind, entity.id, changes, when=lambda document: document["Status"] == "PENDING"
         )
         if started is None:
             return
         with self._wakeup:
             self._running.add((entity.kind, entity.id))
         self._pool.submit(self._run, entity.kind, entity.id)
+
+    def _data_source_of(self, entity: StoredEntity) -> StoredEntity | None:
+        """The datasource a model, evaluation or batch prediction reads."""
+        for kind, entity_id in dependencies(entity.kind, entity.document):
+            if kind == "DataSource":
+                return self.store.get(kind, entity_id)
+        return None
 
     def _run(self, kind: str, entity_id: str) -> None:
         try:
