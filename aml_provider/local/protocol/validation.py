@@ -30,7 +30,7 @@ _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "long": (int,),
     "float": (int, float),
     "double": (int, float),
-    "timestamp": (int, float, str),
+    "timestamp": (int, float),
     "structure": (dict,),
     "map": (dict,),
     "list": (list,),
