@@ -1,0 +1,65 @@
+"""Helpers shared by the tests: unique names, S3 uploads, waiting for entities, output-shape checks."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import datetime
+from typing import Any
+
+from botocore import xform_name
+
+from aml_provider.local.errors import InvalidInputException
+from aml_provider.local.protocol import service_model, validate_input
+
+TERMINAL_STATUSES = ("COMPLETED", "FAILED", "DELETED")
+
+
+def unique_id(prefix: str) -> str:
+    """A fresh entity ID (or name) starting with `prefix`."""
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def put_text(s3: Any, bucket: str, key: str, text: str) -> str:
+    """Store `text` at s3://bucket/key and answer that URI."""
+    s3.put_object(Bucket=bucket, Key=key, Body=text.encode())
+    return f"s3://{bucket}/{key}"
+
+
+def wait_for(ml: Any, kind: str, entity_id: str, timeout: float = 60) -> dict[str, Any]:
+    """Poll Get{kind} until the entity is COMPLETED, FAILED or DELETED; answer that last Get response."""
+    get = getattr(ml, xform_name(f"Get{kind}"))
+    deadline = time.monotonic() + timeout
+    while True:
+        entity: dict[str, Any] = get(**{f"{kind}Id": entity_id})
+        if entity["Status"] in TERMINAL_STATUSES:
+            return entity
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{kind} {entity_id} still {entity['Status']} after {timeout} s")
+        time.sleep(0.05)
+
+
+def assert_valid_output(operation: str, response: dict[str, Any]) -> None:
+    """Fail unless `response` (boto3's, or the raw JSON) fits the operation's output shape in botocore's model.
+
+    `operation` is the API name ("GetMLModel") or boto3's ("get_ml_model"). Members must be known, of the
+    right type (timestamps numbers, or datetimes once boto3 parsed them), within enums, lengths and patterns.
+    """
+    model = service_model()
+    names = {xform_name(name): name for name in model.operation_names}
+    shape = model.operation_model(names.get(operation, operation)).output_shape
+    body = {name: value for name, value in response.items() if name != "ResponseMetadata"}
+    try:
+        validate_input(shape, _epoch_times(body))
+    except InvalidInputException as err:
+        raise AssertionError(f"{operation} output does not fit its shape: {err.message}") from None
+
+
+def _epoch_times(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _epoch_times(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_epoch_times(item) for item in value]
+    if isinstance(value, datetime):
+        return value.timestamp()
+    return value
