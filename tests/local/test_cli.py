@@ -1,0 +1,126 @@
+"""`aml-local serve` as a real process, and LocalAml reached by a plain boto3 program through its env."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from aml_provider.local import LocalAml, ServiceConfig
+from aml_provider.local.cli import main
+from aml_provider.local.server import bind_socket, with_access_keys
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with bind_socket("127.0.0.1", 0) as sock:
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def start_server(data_dir: Path, port: int) -> subprocess.Popen[str]:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "aml_provider.local.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+        ],
+        cwd=REPOSITORY,
+        env={k: v for k, v in os.environ.items() if not k.startswith("AML_LOCAL_")},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1):
+                return process
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise AssertionError(f"aml-local serve did not start:\n{process.communicate()[0]}")
+
+
+def stop_server(process: subprocess.Popen[str], signum: int) -> str:
+    process.send_signal(signum)
+    output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, output
+    return output
+
+
+def describe_with(port: int, key: str, secret: str) -> Any:
+    client = boto3.session.Session().client(
+        "machinelearning",
+        endpoint_url=f"http://127.0.0.1:{port}",
+        region_name="us-east-1",
+        aws_access_key_id=key,
+        aws_secret_access_key=secret,
+    )
+    return client.describe_ml_models()
+
+
+def test_serve_creates_credentials_once_answers_boto3_and_stops_on_signals(tmp_path: Path) -> None:
+    port = free_port()
+    first = start_server(tmp_path, port)
+    credentials_file = tmp_path / "credentials.json"
+    pair = json.loads(credentials_file.read_text())
+    assert credentials_file.stat().st_mode & 0o777 == 0o600
+    assert describe_with(port, pair["access_key_id"], pair["secret_access_key"])["Results"] == []
+    output = stop_server(first, signal.SIGTERM)
+    assert str(credentials_file) in output
+    assert f"export AWS_ACCESS_KEY_ID={pair['access_key_id']}" in output
+    assert f"export AWS_ENDPOINT_URL_MACHINE_LEARNING=http://127.0.0.1:{port}" in output
+
+    second = start_server(tmp_path, port)
+    assert json.loads(credentials_file.read_text()) == pair
+    assert describe_with(port, pair["access_key_id"], pair["secret_access_key"])["Results"] == []
+    stop_server(second, signal.SIGINT)
+
+
+def test_configured_keys_are_used_and_no_credentials_file_is_written(tmp_path: Path) -> None:
+    config, credentials_file = with_access_keys(
+        ServiceConfig(data_dir=tmp_path, access_keys={"KEY": "SECRET"})
+    )
+    assert config.access_keys == {"KEY": "SECRET"}
+    assert credentials_file is None
+    assert not (tmp_path / "credentials.json").exists()
+
+
+def test_serve_needs_both_halves_of_a_key_pair(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        main(["serve", "--data-dir", str(tmp_path), "--access-key-id", "KEY", "--secret-access-key", ""]) == 2
+    )
+    assert "--secret-access-key" in capsys.readouterr().err
+
+
+def test_plain_boto3_program_reaches_local_aml_through_env_alone(
+    aml: LocalAml, bucket: str, tmp_path: Path
+) -> None:
+    program = (
+        "import boto3\n"
+        "print(boto3.client('machinelearning').describe_data_sources(Limit=1)['ResponseMetadata']['HTTPStatusCode'])\n"
+        "print(' '.join(b['Name'] for b in boto3.client('s3').list_buckets()['Buckets']))\n"
+    )
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), **aml.env}
+    result = subprocess.run(
+        [sys.executable, "-c", program], env=env, capture_output=True, text=True, timeout=60, check=True
+    )
+    status, buckets = result.stdout.splitlines()
+    assert status == "200"
+    assert bucket in buckets.split()
