@@ -188,9 +188,13 @@ def test_binary_report_counts_at_the_threshold() -> None:
 
 def test_multiclass_and_regression_baselines() -> None:
     actual = np.array(["a", "a", "b", "c"])
-    scores = np.array([[0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8]])
     report = evaluation_report(
-        "MULTICLASS", actual, scores, classes=["a", "b", "c"], score_threshold=0.5, baseline="a"
+        "MULTICLASS",
+        actual,
+        np.array([0, 1, 1, 2]),
+        classes=["a", "b", "c"],
+        score_threshold=0.5,
+        baseline="a",
     )
     # always "a": class a F1 = 2*(1/2*1)/(1/2+1) = 2/3, b and c 0 -> 2/9
     assert report["baseline"] == pytest.approx(2 / 9)

@@ -24,7 +24,7 @@ MAX_ROC_POINTS = 101
 def evaluation_report(
     model_type: str,
     actual: np.ndarray,
-    scores: np.ndarray,
+    outputs: np.ndarray,
     *,
     classes: list[str],
     score_threshold: float,
@@ -32,15 +32,16 @@ def evaluation_report(
 ) -> dict[str, Any]:
     """Report on scored evaluation rows.
 
-    `actual`: 0/1 (BINARY), class labels (MULTICLASS) or values (REGRESSION); `scores` as LinearModel.scores
-    gives them; `baseline`: the training data's most frequent class (MULTICLASS) or target mean (REGRESSION).
+    `actual`: 0/1 (BINARY), class labels (MULTICLASS) or values (REGRESSION); `outputs`: the score of class 1,
+    the index in `classes` of the predicted class, or the predicted value; `baseline`: the training data's
+    most frequent class (MULTICLASS) or target mean (REGRESSION).
     """
     if model_type == BINARY:
-        body = binary_report(actual, scores, score_threshold)
+        body = binary_report(actual, outputs, score_threshold)
     elif model_type == MULTICLASS:
-        body = multiclass_report(actual, scores, classes, str(baseline))
+        body = multiclass_report(actual, outputs, classes, str(baseline))
     else:
-        body = regression_report(actual, scores, float(baseline))
+        body = regression_report(actual, outputs, float(baseline))
     return {"modelType": model_type, "metricName": METRIC_NAMES[model_type], **body}
 
 
@@ -92,10 +93,10 @@ def threshold_effect(actual: np.ndarray, scores: np.ndarray, threshold: float) -
 
 
 def multiclass_report(
-    actual: np.ndarray, scores: np.ndarray, classes: list[str], most_frequent: str
+    actual: np.ndarray, predicted_index: np.ndarray, classes: list[str], most_frequent: str
 ) -> dict[str, Any]:
     """Macro F1, its always-the-most-frequent-class baseline, the confusion matrix and per-class figures."""
-    predicted = np.asarray(classes, dtype=object)[scores.argmax(axis=1)]
+    predicted = np.asarray(classes, dtype=object)[predicted_index.astype(np.intp)]
     actual = actual.astype(object)
     labels = list(classes) + sorted(set(actual.tolist()) - set(classes))
     matrix = confusion_matrix(actual, predicted, labels=labels)

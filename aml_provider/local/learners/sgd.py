@@ -37,6 +37,8 @@ class LinearModel:
     model_type: str
     coef: np.ndarray
     intercept: np.ndarray
+    feature_std: np.ndarray  # training spread of each feature, to rank features by effect
+    passes: int = 0  # passes over the training data it took
 
     @property
     def n_features(self) -> int:
@@ -56,12 +58,15 @@ class LinearModel:
         return z[:, 0]
 
     def importance(self) -> np.ndarray:
-        """How much each feature moves the output: the largest |weight| over outputs."""
-        return np.abs(self.coef).max(axis=1) if self.coef.size else np.zeros(self.coef.shape[0])
+        """How much each feature moves the output: its largest |weight| over outputs times its spread."""
+        if not self.coef.size:
+            return np.zeros(self.coef.shape[0])
+        return np.abs(self.coef).max(axis=1) * self.feature_std  # type: ignore[no-any-return]
 
     def keep(self, mask: np.ndarray) -> None:
         """Drop the features where `mask` is False (model-size pruning)."""
         self.coef = np.ascontiguousarray(self.coef[mask])
+        self.feature_std = self.feature_std[mask]
 
 
 class Loss:
@@ -142,7 +147,7 @@ def train_sgd(
     k = loss.outputs(n_classes)
     optimizer = AdaGrad((cache.n_features, k), _initial_intercept(cache, model_type, k), params)
     batch = batch_size_for(cache.rows)
-    best, stalled = math.inf, 0
+    best, stalled, number = math.inf, 0, 0
     for number in range(1, params.max_passes + 1):
         optimizer.start_pass()
         total_loss, correct, rows = 0.0, 0, 0
@@ -168,7 +173,7 @@ def train_sgd(
                 break
     weights, intercept = optimizer.averaged()
     scaled = weights * inv_std
-    return LinearModel(model_type, scaled * y_std, (intercept - mean @ scaled) * y_std + y_mean)
+    return LinearModel(model_type, scaled * y_std, (intercept - mean @ scaled) * y_std + y_mean, std, number)
 
 
 class AdaGrad:

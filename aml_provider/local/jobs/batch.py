@@ -1,0 +1,123 @@
+"""The batch prediction job: score every observation of a datasource into gzipped CSVs and a manifest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from aml_provider.local.data import Chunk, DataSourceReader, open_datasource, parse_binary
+from aml_provider.local.jobs.context import JobContext
+from aml_provider.local.jobs.training import TrainedModel, load_trained_model
+from aml_provider.local.learners import BINARY
+from aml_provider.local.writers import BatchOutput, result_header, result_lines
+
+
+@dataclass
+class _FileProgress:
+    """Where the output of one input file stands: next data line expected, blank lines written so far."""
+
+    next_line: int = 0
+    blanks: int = 0
+    rejected: int = 0
+
+
+def run_batch_prediction(ctx: JobContext) -> dict[str, Any]:
+    """Predict every row; publish results and manifest under OutputUri; return the record counts."""
+    model_id, source_id = ctx.entity["MLModelId"], ctx.entity["BatchPredictionDataSourceId"]
+    trained = load_trained_model(ctx.artifacts_of("MLModel", model_id))
+    threshold = float(ctx.get_entity("MLModel", model_id).get("ScoreThreshold") or 0.5)
+    reader = open_datasource(
+        ctx.s3, ctx.artifacts_of("DataSource", source_id), ctx.get_entity("DataSource", source_id)
+    )
+    leading = _leading_columns(trained, reader)
+    header = result_header(trained.model_type, trained.classes, "tag" in leading, "trueLabel" in leading)
+    output = BatchOutput(
+        ctx.s3, ctx.entity["OutputUri"], ctx.entity["BatchPredictionId"], header, ctx.artifacts / "results"
+    )
+    ctx.log(f"predicting with MLModel '{model_id}' ({trained.model_type}, score threshold {threshold!r})")
+    try:
+        total, invalid = _predict_all(ctx, trained, reader, output, leading, threshold)
+        manifest = output.publish(reader.files)
+    finally:
+        output.discard()
+    ctx.log(f"wrote {len(manifest)} result file(s) and {output.manifest_uri}")
+    ctx.log(f"total-records={total} invalid-records={invalid}")
+    return {"TotalRecordCount": total, "InvalidRecordCount": invalid}
+
+
+def _leading_columns(trained: TrainedModel, reader: DataSourceReader) -> dict[str, str]:
+    """`tag` (the rowId attribute) and `trueLabel` (the target) when the batch data has them."""
+    names = set(reader.schema.names)
+    columns = {}
+    row_id = reader.schema.row_id or trained.schema.row_id
+    if row_id and row_id in names:
+        columns["tag"] = row_id
+    if trained.schema.target and trained.schema.target in names:
+        columns["trueLabel"] = trained.schema.target
+    return columns
+
+
+def _predict_all(
+    ctx: JobContext,
+    trained: TrainedModel,
+    reader: DataSourceReader,
+    output: BatchOutput,
+    leading: dict[str, str],
+    threshold: float,
+) -> tuple[int, int]:
+    """Write one line per observation in input order (blank where a malformed one could not be scored)."""
+    place_blanks = reader.rearrangement.selects_all
+    progress: dict[str, _FileProgress] = {}
+    total = invalid = 0
+    for chunk in reader.chunks():
+        state = progress.setdefault(chunk.file.uri, _FileProgress())
+        state.rejected += chunk.rejected
+        total += len(chunk) + chunk.rejected
+        invalid += chunk.rejected
+        lines = _chunk_lines(trained, chunk, leading, threshold)
+        if place_blanks:
+            lines = _with_blanks(lines, chunk.line_numbers, state)
+        output.write(chunk.file, lines)
+        if total and total % 1_000_000 < len(chunk) + chunk.rejected:
+            ctx.log(f"progress: records={total}")
+    if place_blanks:
+        for uri, state in progress.items():
+            trailing = state.rejected - state.blanks
+            if trailing > 0:
+                output.write(next(f for f in reader.files if f.uri == uri), [""] * trailing)
+    return total, invalid
+
+
+def _chunk_lines(trained: TrainedModel, chunk: Chunk, leading: dict[str, str], threshold: float) -> list[str]:
+    if len(chunk) == 0:
+        return []
+    scores = trained.outputs(chunk.columns)
+    texts = [_leading_text(trained, name, chunk.columns[column]) for name, column in leading.items()]
+    return result_lines(trained.model_type, scores, threshold, texts)
+
+
+def _leading_text(trained: TrainedModel, name: str, values: np.ndarray) -> np.ndarray:
+    """trueLabel of a BINARY target as 0/1 (empty if not a binary value); other columns as given."""
+    if name == "trueLabel" and trained.model_type == BINARY:
+        parsed = parse_binary(values)
+        return np.where(np.isnan(parsed), "", np.where(parsed == 1.0, "1", "0"))
+    return values
+
+
+def _with_blanks(lines: list[str], line_numbers: np.ndarray, state: _FileProgress) -> list[str]:
+    """Insert a blank line for every data line skipped since the previous row (it was malformed)."""
+    if len(line_numbers) == 0:
+        return lines
+    expected = np.concatenate(([state.next_line], line_numbers[:-1] + 1))
+    gaps = line_numbers - expected
+    state.next_line = int(line_numbers[-1]) + 1
+    if not gaps.any():
+        return lines
+    out: list[str] = []
+    for line, gap in zip(lines, gaps.tolist(), strict=True):
+        out.extend([""] * gap)
+        out.append(line)
+    state.blanks += int(gaps.sum())
+    return out

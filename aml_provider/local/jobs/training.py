@@ -1,0 +1,253 @@
+"""The training job: recipe -> features (one pass, cached on disk) -> SGD -> pruned, pickled model."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+import shutil
+import time
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from aml_provider.local.data import DataSourceReader, Schema, open_datasource, parse_binary, parse_numeric
+from aml_provider.local.errors import InvalidInputException, JobFailed
+from aml_provider.local.jobs.context import JobContext
+from aml_provider.local.learners import (
+    BINARY,
+    MULTICLASS,
+    REGRESSION,
+    FeatureCache,
+    LinearModel,
+    TrainingParameters,
+    parse_training_parameters,
+    train_sgd,
+)
+from aml_provider.local.recipes import FeaturePipeline, default_recipe, parse_recipe
+
+MAX_CLASSES = 100
+TARGET_TYPE = {BINARY: "BINARY", MULTICLASS: "CATEGORICAL", REGRESSION: "NUMERIC"}
+LIKELIHOOD = {BINARY: "logreg", MULTICLASS: "multinomial-logreg", REGRESSION: "squared-error"}
+MODEL_FILE = "model.pkl"
+
+
+@dataclass
+class TrainedModel:
+    """What model.pkl holds: the schema, the fitted feature pipeline, the linear model and its classes."""
+
+    model_type: str
+    schema: Schema
+    pipeline: FeaturePipeline
+    model: LinearModel
+    classes: list[str]  # BINARY ["0", "1"]; MULTICLASS the labels (score columns); REGRESSION []
+    baseline: float | str  # training target mean (REGRESSION) or most frequent class (MULTICLASS)
+    training_datasource_id: str
+    training_records: int
+
+    def outputs(self, columns: dict[str, np.ndarray]) -> np.ndarray:
+        """Scores of raw rows: P(1) (BINARY), class probabilities (MULTICLASS) or values (REGRESSION)."""
+        return self.model.scores(self.pipeline.transform(columns))
+
+
+def load_trained_model(model_artifacts: Path) -> TrainedModel:
+    with (model_artifacts / MODEL_FILE).open("rb") as handle:
+        trained = pickle.load(handle)
+    if not isinstance(trained, TrainedModel):
+        raise JobFailed(f"{model_artifacts / MODEL_FILE} does not hold a trained model.")
+    return trained
+
+
+def encode_target(model_type: str, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Targets as the learner needs them (0/1, stripped label, value) and the mask of rows that have one."""
+    if model_type == BINARY:
+        parsed = parse_binary(values)
+        return parsed, ~np.isnan(parsed)
+    if model_type == REGRESSION:
+        parsed = parse_numeric(values)
+        return parsed, ~np.isnan(parsed)
+    labels = np.array([str(v).strip() for v in values], dtype=object)
+    return labels, labels != ""
+
+
+def run_training(ctx: JobContext) -> dict[str, Any]:
+    """Train the MLModel of `ctx`; writes model.pkl, recipe.json and schema.json; returns SizeInBytes."""
+    started = time.monotonic()
+    params = parse_training_parameters(ctx.request.get("Parameters"))
+    model_type = ctx.entity["MLModelType"]
+    source_id = ctx.entity["TrainingDataSourceId"]
+    reader = open_datasource(
+        ctx.s3, ctx.artifacts_of("DataSource", source_id), ctx.get_entity("DataSource", source_id)
+    )
+    target = _check_training_data(reader, model_type, source_id)
+    recipe_text = _recipe_text(ctx, reader)
+    pipeline = _pipeline(recipe_text, reader)
+    ctx.log(_header(params, model_type))
+    workdir = ctx.artifacts / "training-cache"
+    try:
+        cache = FeatureCache(workdir)
+        classes, invalid = _cache_features(ctx, reader, pipeline, cache, model_type, target)
+        if params.shuffle:
+            cache.shuffle(seed=zlib.crc32(ctx.entity["MLModelId"].encode()))
+        ctx.log(f"features: {cache.n_features} from {cache.rows} records")
+        model = train_sgd(cache, model_type, params, len(classes), ctx.log)
+        baseline = _baseline(cache, model_type, classes)
+        ctx.log(
+            f"finished-training: total-passes={model.passes} valid-records={cache.rows * model.passes} "
+            f"invalid-records={invalid}"
+        )
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    model, classes = _sorted_classes(model, classes, model_type)
+    trained = TrainedModel(
+        model_type, reader.schema, pipeline, model, classes, baseline, source_id, cache.rows
+    )
+    size = save_within(trained, params.max_model_size, ctx.artifacts / MODEL_FILE, ctx.log)
+    (ctx.artifacts / "recipe.json").write_text(recipe_text)
+    (ctx.artifacts / "schema.json").write_text(reader.schema.to_json())
+    ctx.log(f"Foorprint size is {size}")
+    ctx.log(f"Training complete. ({time.monotonic() - started:.1f} s)")
+    return {"SizeInBytes": size}
+
+
+def _check_training_data(reader: DataSourceReader, model_type: str, source_id: str) -> str:
+    """The target's name, once the datasource is known to suit training a model of `model_type`."""
+    schema = reader.schema
+    if reader.statistics is None:
+        raise JobFailed(
+            f"DataSource '{source_id}' has no statistics; create the training datasource with "
+            "ComputeStatistics=true."
+        )
+    if not schema.target:
+        raise JobFailed(
+            f"DataSource '{source_id}' has no target attribute; set targetAttributeName in its schema to "
+            "the attribute the model should predict."
+        )
+    target_type = schema.type_of(schema.target)
+    if target_type != TARGET_TYPE[model_type]:
+        raise JobFailed(
+            f"MLModelType {model_type} needs a {TARGET_TYPE[model_type]} target, but '{schema.target}' is "
+            f"{target_type}; change its attributeType in the schema or choose the matching MLModelType."
+        )
+    return schema.target
+
+
+def _recipe_text(ctx: JobContext, reader: DataSourceReader) -> str:
+    """The request's Recipe, the text at RecipeUri, or the default recipe when neither (or both) is given."""
+    inline, uri = ctx.request.get("Recipe") or "", ctx.request.get("RecipeUri") or ""
+    if inline and not uri:
+        return str(inline)
+    if uri and not inline:
+        return ctx.s3.read_text(uri)
+    ctx.log("recipe: none given, using the default recipe built from the training statistics")
+    return default_recipe(reader.schema, reader.statistics)
+
+
+def _pipeline(recipe_text: str, reader: DataSourceReader) -> FeaturePipeline:
+    try:
+        pipeline = FeaturePipeline.build(parse_recipe(recipe_text), reader.schema)
+    except InvalidInputException as err:
+        raise JobFailed(f"The recipe cannot be used with the training data: {err.message}") from err
+    pipeline.fit(reader.statistics or {})
+    return pipeline
+
+
+def _header(params: TrainingParameters, model_type: str) -> str:
+    return (
+        f"initial-training: l1={params.l1!r} l2={params.l2!r} likelihood-function={LIKELIHOOD[model_type]} "
+        f"max-passes={params.max_passes} max-model-size={params.max_model_size} "
+        f"({params.max_model_size / 2**20:.2f} MB) shuffle={'auto' if params.shuffle else 'none'}"
+    )
+
+
+def _cache_features(
+    ctx: JobContext,
+    reader: DataSourceReader,
+    pipeline: FeaturePipeline,
+    cache: FeatureCache,
+    model_type: str,
+    target: str,
+) -> tuple[list[str], int]:
+    """One pass over the data: features (growing the vocabulary) and targets into the cache.
+
+    Returns the classes in order of first appearance and the count of rows skipped (malformed or no target).
+    """
+    classes: dict[str, int] = {"0": 0, "1": 1} if model_type == BINARY else {}
+    invalid = 0
+    for chunk in reader.chunks():
+        invalid += chunk.rejected
+        values, present = encode_target(model_type, chunk.columns[target])
+        invalid += int(np.count_nonzero(~present))
+        if not present.any():
+            continue
+        columns = {name: column[present] for name, column in chunk.columns.items()}
+        y = values[present]
+        if model_type == MULTICLASS:
+            y = _class_indices(y, classes)
+        cache.append(pipeline.transform(columns, grow=True), np.asarray(y, dtype=np.float64))
+        ctx.log(f"read: records={cache.rows} invalid-records={invalid} features={pipeline.n_features}")
+    if cache.rows == 0:
+        raise JobFailed(
+            f"No training record has a valid value of the target '{target}' ({invalid} invalid records); "
+            "check the data and the schema's attribute types."
+        )
+    return list(classes), invalid
+
+
+def _class_indices(labels: np.ndarray, classes: dict[str, int]) -> np.ndarray:
+    for label in dict.fromkeys(labels.tolist()):
+        if label not in classes:
+            classes[label] = len(classes)
+            if len(classes) > MAX_CLASSES:
+                raise JobFailed(
+                    f"The target has more than {MAX_CLASSES} classes, the limit of a MULTICLASS model; "
+                    "group rare classes together or choose another target."
+                )
+    return np.fromiter((classes[label] for label in labels.tolist()), dtype=np.float64, count=len(labels))
+
+
+def _baseline(cache: FeatureCache, model_type: str, classes: list[str]) -> float | str:
+    """Training target mean (REGRESSION), most frequent class (MULTICLASS), 0.5 (the AUC of chance)."""
+    if model_type == REGRESSION:
+        return cache.target_mean_std()[0]
+    if model_type == MULTICLASS:
+        counts = np.zeros(len(classes))
+        for _, target in cache.batches(65536):
+            counts += np.bincount(target.astype(np.intp), minlength=len(classes))
+        return classes[int(counts.argmax())]
+    return 0.5
+
+
+def _sorted_classes(model: LinearModel, classes: list[str], model_type: str) -> tuple[LinearModel, list[str]]:
+    """MULTICLASS score columns in label order (training numbered classes by first appearance)."""
+    if model_type != MULTICLASS:
+        return model, classes
+    order = sorted(range(len(classes)), key=lambda i: classes[i])
+    model.coef = np.ascontiguousarray(model.coef[:, order])
+    model.intercept = model.intercept[order]
+    return model, [classes[i] for i in order]
+
+
+def save_within(trained: TrainedModel, max_bytes: int, path: Path, log: Any) -> int:
+    """Pickle the model; if it is larger than `max_bytes`, drop its least useful features until it fits."""
+    data = pickle.dumps(trained, protocol=pickle.HIGHEST_PROTOCOL)
+    features = trained.model.n_features
+    keep = features
+    while len(data) > max_bytes and keep > 0:
+        keep = min(keep - 1, int(keep * max_bytes / len(data) * 0.95))
+        mask = np.zeros(features, dtype=bool)
+        mask[np.argsort(-trained.model.importance(), kind="stable")[: max(keep, 0)]] = True
+        candidate = copy.deepcopy(trained)
+        candidate.pipeline.keep(mask)
+        candidate.model.keep(mask)
+        data = pickle.dumps(candidate, protocol=pickle.HIGHEST_PROTOCOL)
+        log(f"consolidation: kept {int(mask.sum())} of {features} features, model-size={len(data)}")
+    if len(data) > max_bytes:
+        raise JobFailed(
+            f"The model cannot be made smaller than {len(data)} bytes; raise sgd.maxMLModelSizeInBytes "
+            f"(now {max_bytes})."
+        )
+    path.write_bytes(data)
+    return len(data)
