@@ -10,7 +10,6 @@ from aml_provider.hooks.aml import (
     KINDS,
     METRICS,
     ML_MODEL,
-    TERMINAL_STATES,
     AmlError,
     AmlHook,
     EntityKind,
@@ -29,7 +28,6 @@ __all__ = [
     "KINDS",
     "METRICS",
     "ML_MODEL",
-    "TERMINAL_STATES",
     "entity_kind",
     "failure_message",
 ]

@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 
 WAITERS_PATH = Path(__file__).parents[1] / "waiters" / "machinelearning.json"
 AWS_DOMAINS = (".amazonaws.com", ".amazonaws.com.cn", ".api.aws")
-TERMINAL_STATES = ("COMPLETED", "FAILED", "DELETED")
 FAILED_STATES = ("FAILED", "DELETED")
 #: Evaluation metric names and whether a larger value is better.
 METRICS = {"BinaryAUC": True, "MulticlassAvgFScore": True, "RegressionRMSE": False}
@@ -62,7 +61,7 @@ class EntityKind:
 
 
 DATA_SOURCE = EntityKind("DataSource", "data source", "ds", "data_source")
-ML_MODEL = EntityKind("MLModel", "ML model", "ml", "ml_model")
+ML_MODEL = EntityKind("MLModel", "model", "ml", "ml_model")
 EVALUATION = EntityKind("Evaluation", "evaluation", "ev", "evaluation")
 BATCH_PREDICTION = EntityKind("BatchPrediction", "batch prediction", "bp", "batch_prediction")
 KINDS: dict[str, EntityKind] = {

@@ -1,0 +1,66 @@
+"""Deterministic entity IDs and JSON documents given as a dict, JSON text or a file."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from aml_provider.utils import entity_id_for, json_document, s3_dataset_name, s3_lineage
+
+ID_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+def test_ids_are_stable_per_task_run_and_differ_across_runs_and_map_indexes() -> None:
+    first = entity_id_for("ds", "dag", "load", "manual__2024-01-01", 0)
+    assert first == entity_id_for("ds", "dag", "load", "manual__2024-01-01", 0)
+    others = {
+        entity_id_for("ds", "dag", "load", "manual__2024-01-02", 0),
+        entity_id_for("ds", "dag", "load", "manual__2024-01-01", 1),
+        entity_id_for("ds", "dag", "train", "manual__2024-01-01", 0),
+        entity_id_for("ds", "other", "load", "manual__2024-01-01", 0),
+    }
+    assert first not in others
+    assert len(others) == 4
+    assert first.startswith("ds-load-")
+
+
+@pytest.mark.parametrize("task_id", ["t", "group.sub task/with spaces:and:colons", "ü" * 10, "x" * 300])
+def test_ids_fit_the_api_pattern(task_id: str) -> None:
+    entity_id = entity_id_for("ml", "dag", task_id, "scheduled__2024-01-01T00:00:00+00:00")
+    assert ID_PATTERN.fullmatch(entity_id)
+    assert "--" not in entity_id
+
+
+def test_documents_accept_dict_json_text_and_files(tmp_path: Path) -> None:
+    document = {"version": "1.0", "attributes": []}
+    (tmp_path / "schema.json").write_text(json.dumps(document))
+    assert json.loads(json_document(document, "data_schema") or "") == document
+    assert json.loads(json_document(json.dumps(document), "data_schema") or "") == document
+    assert json.loads(json_document("schema.json", "data_schema", tmp_path) or "") == document
+    assert json.loads(json_document(str(tmp_path / "schema.json"), "data_schema") or "") == document
+    assert json_document(None, "recipe") is None
+
+
+def test_bad_documents_name_the_argument(tmp_path: Path) -> None:
+    (tmp_path / "broken.json").write_text("{not json")
+    with pytest.raises(ValueError, match="recipe is not valid JSON"):
+        json_document('{"groups": ', "recipe")
+    with pytest.raises(ValueError, match="data_schema is neither JSON text nor the path of an existing file"):
+        json_document("missing.json", "data_schema", tmp_path)
+    with pytest.raises(ValueError, match="data_schema file .*broken.json is not valid JSON"):
+        json_document("broken.json", "data_schema", tmp_path)
+
+
+def test_lineage_datasets_with_or_without_openlineage() -> None:
+    assert s3_dataset_name("s3://bucket/data/train.csv") == ("s3://bucket", "data/train.csv")
+    assert s3_dataset_name("s3://bucket") == ("s3://bucket", "/")
+    lineage = s3_lineage(["s3://bucket/in.csv"], ["s3://bucket/out/"])
+    if importlib.util.find_spec("airflow.providers.openlineage") is None:
+        assert lineage is None
+    else:
+        assert [(d.namespace, d.name) for d in lineage.inputs] == [("s3://bucket", "in.csv")]
+        assert [(d.namespace, d.name) for d in lineage.outputs] == [("s3://bucket", "out/")]
