@@ -30,45 +30,44 @@ Triplets = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 class DenseEncoder:
-    """A numeric or binary variable: its value as one feature plus a `name=__missing__` indicator."""
+    """All numeric and binary outputs at once: each is one value feature plus a `name=__missing__` indicator."""
 
-    def __init__(self, name: str, add: AddFeature) -> None:
-        self.value_column_ = add(name, False)
-        self.missing_column_ = add(f"{name}={MISSING}", True)
+    def __init__(self, names: list[str], add: AddFeature) -> None:
+        columns = [(add(name, False), add(f"{name}={MISSING}", True)) for name in names]
+        self.columns_ = np.array(columns, dtype=np.intp).reshape(-1, 2)  # -1 once dropped by keep()
 
-    def encode(self, values: Values, grow: bool, add: AddFeature) -> Triplets:
-        assert isinstance(values, Dense)
-        x = values.values
+    def encode(self, values: list[np.ndarray]) -> Triplets:
+        """Rows, feature columns and values of the non-zero entries."""
+        if not values:
+            return np.empty(0, np.intp), np.empty(0, np.intp), np.empty(0)
+        x = np.stack(values, axis=1)
         missing = np.isnan(x)
-        present = np.flatnonzero(~missing & (x != 0)) if self.value_column_ >= 0 else np.empty(0, np.intp)
-        absent = np.flatnonzero(missing) if self.missing_column_ >= 0 else np.empty(0, np.intp)
-        rows = np.concatenate([present, absent])
-        columns = np.repeat(
-            np.array([self.value_column_, self.missing_column_], dtype=np.intp), [len(present), len(absent)]
+        rows, outputs = np.nonzero(~missing & (x != 0))
+        missing_rows, missing_outputs = np.nonzero(missing)
+        return (
+            np.concatenate([rows, missing_rows]),
+            np.concatenate([self.columns_[outputs, 0], self.columns_[missing_outputs, 1]]),
+            np.concatenate([x[rows, outputs], np.ones(len(missing_rows))]),
         )
-        return rows, columns, np.concatenate([x[present], np.ones(len(absent))])
 
     def remap(self, new_index: np.ndarray) -> None:
-        self.value_column_ = _remapped(self.value_column_, new_index)
-        self.missing_column_ = _remapped(self.missing_column_, new_index)
+        self.columns_ = np.where(self.columns_ >= 0, new_index[self.columns_], -1)
 
 
 class BagEncoder:
-    """A categorical or token variable: one indicator feature per `name=value` seen while growing."""
+    """A categorical or token output: one indicator feature per `name=value` seen while growing."""
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self.vocabulary_: dict[str, int] = {}  # value -> feature column; -1 once dropped by keep()
+        #: value -> feature column; -1 for the empty value (no value) and for features dropped by keep()
+        self.vocabulary_: dict[str, int] = {"": -1}
 
-    def encode(self, values: Values, grow: bool, add: AddFeature) -> Triplets:
-        assert isinstance(values, Bag)
-        tokens = values.tokens
+    def encode(self, bag: Bag, grow: bool, add: AddFeature) -> tuple[np.ndarray, np.ndarray]:
+        """Rows and feature columns of the bag's tokens (column -1 for tokens without a feature)."""
         if grow:
-            self.grow(tokens, add)
-        lookup = map(self.vocabulary_.get, tokens, repeat(-1))
-        columns = np.fromiter(lookup, dtype=np.intp, count=len(tokens))
-        kept = columns >= 0
-        return values.rows[kept], columns[kept], np.ones(int(kept.sum()))
+            self.grow(bag.tokens, add)
+        lookup = map(self.vocabulary_.get, bag.tokens, repeat(-1))
+        return bag.rows, np.fromiter(lookup, dtype=np.intp, count=len(bag.tokens))
 
     def grow(self, tokens: np.ndarray, add: AddFeature) -> None:
         vocabulary = self.vocabulary_
@@ -77,10 +76,9 @@ class BagEncoder:
                 vocabulary[token] = add(f"{self.name}={token}", True)
 
     def remap(self, new_index: np.ndarray) -> None:
-        self.vocabulary_ = {token: _remapped(column, new_index) for token, column in self.vocabulary_.items()}
-
-
-Encoder = DenseEncoder | BagEncoder
+        self.vocabulary_ = {
+            token: int(new_index[c]) if c >= 0 else -1 for token, c in self.vocabulary_.items()
+        }
 
 
 class FeaturePipeline:
@@ -96,14 +94,15 @@ class FeaturePipeline:
         self.nodes = _in_dependency_order([output.node for output in outputs])
         position = {id(node): i for i, node in enumerate(self.nodes)}
         self.inputs = [tuple(position[id(source)] for source in node.inputs) for node in self.nodes]
-        self.output_positions = [position[id(output.node)] for output in outputs]
         self.variables = {kind: self._variables(kind) for kind in (NUMERIC, BINARY)}
         self.feature_names_: list[str] = []
-        self.indicator_: list[bool] = []
-        self.encoders: list[Encoder] = [
-            BagEncoder(o.name) if o.node.type not in (NUMERIC, BINARY) else DenseEncoder(o.name, self._add)
-            for o in outputs
-        ]
+        self.indicator_: list[bool] = []  # whether each feature is a 0/1 indicator
+        self._indicators = np.zeros(0, dtype=bool)
+        dense = [o for o in outputs if o.node.type in (NUMERIC, BINARY)]
+        bags = [o for o in outputs if o.node.type not in (NUMERIC, BINARY)]
+        self.dense = DenseEncoder([o.name for o in dense], self._add)
+        self.dense_positions = [position[id(o.node)] for o in dense]
+        self.bags = [(BagEncoder(o.name), position[id(o.node)]) for o in bags]
         self.fitted_ = not any(node.learns for node in self.nodes)
 
     @classmethod
@@ -125,21 +124,21 @@ class FeaturePipeline:
         self.fitted_ = True
 
     def transform(self, columns: Mapping[str, np.ndarray], grow: bool = False) -> sp.csr_matrix:
-        """Features of the rows in `columns` (raw strings per variable; an absent variable is missing)."""
+        """Features of the rows in `columns` (raw strings per variable; an absent variable is missing).
+
+        An empty mapping is one record with every value missing.
+        """
         if not self.fitted_:
             raise RuntimeError("FeaturePipeline.fit(statistics) must be called before transform")
         size = len(next(iter(columns.values()))) if columns else 1
         values = self._compute(columns, size)
-        parts = [
-            encoder.encode(values[position], grow, self._add)
-            for encoder, position in zip(self.encoders, self.output_positions, strict=True)
-        ]
-        rows, cols, data = (np.concatenate([part[i] for part in parts]) for i in range(3))
-        matrix = sp.csr_matrix((data, (rows, cols)), shape=(size, self.n_features), dtype=np.float64)
-        matrix.data[np.asarray(self.indicator_, dtype=bool)[matrix.indices]] = (
-            1.0  # repeated tokens count once
-        )
-        return matrix
+        rows, cols, data = self.dense.encode([values[i].values for i in self.dense_positions])
+        encoded = [encoder.encode(_bag(values[i]), grow, self._add) for encoder, i in self.bags]
+        rows = np.concatenate([rows, *(part[0] for part in encoded)])
+        cols = np.concatenate([cols, *(part[1] for part in encoded)])
+        data = np.concatenate([data, np.ones(len(rows) - len(data))])
+        kept = cols >= 0
+        return self._matrix(rows[kept], cols[kept], data[kept], size)
 
     def keep(self, mask: np.ndarray) -> None:
         """Keep only the features where `mask` is true (model-size pruning); dropped ones never come back."""
@@ -147,10 +146,27 @@ class FeaturePipeline:
         if mask.shape != (self.n_features,):
             raise ValueError(f"keep() needs a mask of {self.n_features} booleans, got shape {mask.shape}")
         new_index = np.where(mask, np.cumsum(mask) - 1, -1)
-        for encoder in self.encoders:
+        self.dense.remap(new_index)
+        for encoder, _ in self.bags:
             encoder.remap(new_index)
         self.feature_names_ = [name for name, kept in zip(self.feature_names_, mask, strict=True) if kept]
         self.indicator_ = [flag for flag, kept in zip(self.indicator_, mask, strict=True) if kept]
+
+    def _matrix(self, rows: np.ndarray, cols: np.ndarray, data: np.ndarray, size: int) -> sp.csr_matrix:
+        """CSR matrix of the entries; an indicator set twice in a row (a repeated token) is still 1."""
+        order = np.argsort(rows, kind="stable")
+        indptr = np.zeros(size + 1, dtype=np.intp)
+        np.cumsum(np.bincount(rows, minlength=size), out=indptr[1:])
+        matrix = sp.csr_matrix((data[order], cols[order], indptr), shape=(size, self.n_features))
+        matrix.sum_duplicates()
+        matrix.data[self._indicator_mask()[matrix.indices]] = 1.0
+        return matrix
+
+    def _indicator_mask(self) -> np.ndarray:
+        """`indicator_` as a numpy mask, rebuilt only when features changed."""
+        if len(self._indicators) != len(self.indicator_):
+            self._indicators = np.asarray(self.indicator_, dtype=bool)
+        return self._indicators
 
     def _add(self, name: str, indicator: bool) -> int:
         self.feature_names_.append(name)
@@ -160,9 +176,9 @@ class FeaturePipeline:
     def _variables(self, kind: str) -> list[int]:
         return [i for i, node in enumerate(self.nodes) if isinstance(node, Variable) and node.type == kind]
 
-    def _compute(self, columns: Mapping[str, np.ndarray], size: int) -> list[Values]:
+    def _compute(self, columns: Mapping[str, np.ndarray], size: int) -> list[Any]:
         """Every node's values, inputs first; numbers and binaries of all columns are parsed in one call each."""
-        values: list[Values] = [Dense(np.empty(0))] * len(self.nodes)
+        values: list[Any] = [None] * len(self.nodes)
         for kind, parse in ((NUMERIC, parse_numeric), (BINARY, parse_binary)):
             positions = self.variables[kind]
             if positions:
@@ -170,11 +186,10 @@ class FeaturePipeline:
                 for i, parsed in zip(positions, parse(raw).reshape(len(positions), size), strict=True):
                     values[i] = Dense(parsed)
         for i, node in enumerate(self.nodes):
-            if isinstance(node, Variable):
-                if node.type not in (NUMERIC, BINARY):
-                    values[i] = _read_bag(_column(columns, node.name, size), node.type == TEXT)
-            else:
+            if not isinstance(node, Variable):
                 values[i] = node.transform(*(values[j] for j in self.inputs[i]))
+            elif node.type not in (NUMERIC, BINARY):
+                values[i] = _read_bag(_column(columns, node.name, size), node.type == TEXT)
         return values
 
 
@@ -201,15 +216,15 @@ def _column(columns: Mapping[str, np.ndarray], name: str, size: int) -> np.ndarr
 
 
 def _read_bag(column: np.ndarray, text: bool) -> Bag:
-    """CATEGORICAL: the value itself (none when empty); TEXT: its whitespace-separated tokens."""
+    """CATEGORICAL: the value itself, one per row ("" when empty); TEXT: its whitespace-separated tokens."""
     if not text:
-        present = column != ""
-        return Bag(np.flatnonzero(present), column[present])
+        return Bag(np.arange(len(column)), column)
     split = [value.split() for value in column]
     counts = np.fromiter(map(len, split), dtype=np.intp, count=len(split))
     tokens = objects([token for tokens in split for token in tokens])
     return Bag(np.repeat(np.arange(len(column)), counts), tokens)
 
 
-def _remapped(column: int, new_index: np.ndarray) -> int:
-    return int(new_index[column]) if column >= 0 else -1
+def _bag(values: Values) -> Bag:
+    assert isinstance(values, Bag)
+    return values

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -21,16 +21,17 @@ NUMERIC, BINARY, CATEGORICAL, TEXT = "NUMERIC", "BINARY", "CATEGORICAL", "TEXT"
 PUNCTUATION = string.punctuation
 
 
-@dataclass(frozen=True)
-class Dense:
+class Dense(NamedTuple):
     """One value per row; nan where missing or invalid."""
 
     values: np.ndarray
 
 
-@dataclass(frozen=True)
-class Bag:
-    """Tokens (object array of str) and the row of each; rows ascending, tokens of a row in text order."""
+class Bag(NamedTuple):
+    """Tokens (object array of str) and the row of each; rows ascending, tokens of a row in text order.
+
+    An empty token is a categorical value that is missing: it never becomes a feature.
+    """
 
     rows: np.ndarray
     tokens: np.ndarray
@@ -56,15 +57,15 @@ class Distribution:
 
     @classmethod
     def of(cls, statistics: dict[str, Any], name: str, user: str) -> Distribution:
-        found = (statistics.get("attributes") or {}).get(name) or {}
-        try:
-            quantiles = np.asarray(found["quantiles"], dtype=np.float64)
-            return cls(float(found["mean"]), float(found["std"] or 0.0), quantiles)
-        except (KeyError, TypeError, ValueError) as err:
+        """The distribution of `name` in statistics.json (an attribute with no valid value has none)."""
+        found = (statistics.get("attributes") or {}).get(name)
+        if not isinstance(found, dict) or "quantiles" not in found:
             raise InvalidInputException(
                 f"{user} needs the training statistics of '{name}' (mean, std, quantiles); "
                 "compute statistics for the training DataSource."
-            ) from err
+            )
+        quantiles = np.asarray(found["quantiles"], dtype=np.float64)
+        return cls(float(found.get("mean") or 0.0), float(found.get("std") or 0.0), quantiles)
 
 
 class Node:
@@ -180,14 +181,17 @@ class QuantileBin(Unary):
     def fit(self, statistics: dict[str, Any]) -> None:
         quantiles = self.inputs[0].distribution(statistics, self.name).quantiles
         at = np.linspace(0.0, 1.0, len(quantiles))
-        self.edges_ = np.unique(np.interp(np.arange(1, self.bins) / self.bins, at, quantiles))
-        labels = [f"{self.inputs[0].name}_bin_{k}" for k in range(1, len(self.edges_) + 2)]
-        self.labels_ = objects([*labels, f"{self.inputs[0].name}_bin_missing"])
+        edges = np.interp(np.arange(1, self.bins) / self.bins, at, quantiles) if len(quantiles) else []
+        self.edges_ = np.unique(edges)
+        self.bounds_ = np.append(self.edges_, np.inf)
+        name = self.inputs[0].name
+        labels = [f"{name}_bin_{k}" for k in range(1, len(self.edges_) + 2)]
+        self.labels_ = objects([*labels, f"{name}_bin_missing"])
 
     def transform(self, *args: Values) -> Values:
         values = _dense(args[0])
-        bins = np.searchsorted(self.edges_, values, side="right")
-        bins[np.isnan(values)] = len(self.labels_) - 1
+        # nan sorts after every bound, +inf included, so it lands on the last label: the missing one
+        bins = np.searchsorted(self.bounds_, values, side="right")
         return Bag(np.arange(len(values)), self.labels_[bins])
 
 
@@ -222,7 +226,7 @@ class Cartesian(Node):
         self.inputs = (left, right)
 
     def transform(self, *args: Values) -> Values:
-        left, right = _bag(args[0]), _bag(args[1])
+        left, right = _present(_bag(args[0])), _present(_bag(args[1]))
         rows = int(max(left.rows[-1:].max(initial=-1), right.rows[-1:].max(initial=-1))) + 1
         right_counts = np.bincount(right.rows, minlength=rows)
         right_starts = np.cumsum(right_counts) - right_counts
@@ -246,6 +250,12 @@ def _bag(values: Values) -> Bag:
 def _dense(values: Values) -> np.ndarray:
     assert isinstance(values, Dense)
     return values.values
+
+
+def _present(bag: Bag) -> Bag:
+    """The bag without its empty (missing) values."""
+    kept = bag.tokens != ""
+    return Bag(bag.rows[kept], bag.tokens[kept])
 
 
 def _merge(parts: list[Bag]) -> Bag:
