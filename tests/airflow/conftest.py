@@ -116,6 +116,18 @@ class DagRunner:
     def states(self, dag_run: DagRun) -> dict[str, str | None]:
         return {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
 
+    def xcom(self, dag_run: DagRun, task_id: str, key: str = "return_value") -> Any:
+        """The XCom value a task of this run pushed (None when it pushed none)."""
+        from airflow.models.xcom import XComModel
+        from airflow.utils.session import create_session
+
+        with create_session() as session:
+            query = XComModel.get_many(
+                run_id=dag_run.run_id, dag_ids=dag_run.dag_id, task_ids=task_id, key=key
+            )
+            row = session.scalars(query).first()
+            return None if row is None else XComModel.deserialize_value(row)
+
     def failure_text(self) -> str:
         return "\n".join(str(error) for error in self.failures)
 

@@ -1,0 +1,138 @@
+"""Data source operators in real DAGs, synchronous and deferred, against the local service."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import SCHEMA, DagRunner, labelled_rows
+
+from aml_provider.hooks import DATA_SOURCE, AmlHook
+from aml_provider.operators import AmlCreateDataSourceFromS3Operator
+from aml_provider.utils import entity_id_for
+
+FAST = {"waiter_delay": 0.5, "waiter_max_attempts": 120}
+MODES = pytest.mark.parametrize("deferrable", [False, True], ids=["sync", "deferred"])
+
+
+def unique_csv(s3: Any, bucket: str, rows: int = 200) -> str:
+    key = f"airflow/{uuid.uuid4().hex[:10]}/data.csv"
+    s3.put_object(Bucket=bucket, Key=key, Body=labelled_rows(rows).encode())
+    return f"s3://{bucket}/{key}"
+
+
+@MODES
+def test_creates_a_data_source_and_returns_its_id(
+    dag_runner: DagRunner, deferrable: bool, training_csv: str, aml: Any, tmp_path: Path
+) -> None:
+    schema_file = tmp_path / "schema.json"
+    schema_file.write_text(json.dumps(SCHEMA))
+    with dag_runner.dag() as dag:
+        AmlCreateDataSourceFromS3Operator(
+            task_id="load",
+            data_location_s3="{{ params.location }}",
+            data_schema=str(schema_file) if deferrable else SCHEMA,
+            data_rearrangement={"splitting": {"percentBegin": 0, "percentEnd": 70}},
+            data_source_name="{{ run_id }}",
+            deferrable=deferrable,
+            params={"location": training_csv},
+            **FAST,
+        )
+    dag_run = dag_runner.run(dag)
+
+    assert dag_runner.states(dag_run) == {"load": "success"}, dag_runner.failure_text()
+    data_source_id = dag_runner.xcom(dag_run, "load")
+    assert data_source_id == entity_id_for("ds", dag.dag_id, "load", dag_run.run_id)
+    entity = AmlHook().get(DATA_SOURCE, data_source_id)
+    assert entity["Status"] == "COMPLETED"
+    assert entity["Name"] == dag_run.run_id
+    assert entity["DataLocationS3"] == training_csv
+    assert dag_runner.xcom(dag_run, "load", "_link_AmlDataSourceLink") == (
+        f"{aml.endpoint_url}/console/DataSource/{data_source_id}"
+    )
+
+
+@MODES
+def test_a_failed_data_source_fails_the_task_with_its_message(
+    dag_runner: DagRunner, deferrable: bool, bucket: str
+) -> None:
+    with dag_runner.dag() as dag:
+        AmlCreateDataSourceFromS3Operator(
+            task_id="load",
+            data_location_s3=f"s3://{bucket}/nothing/here.csv",
+            data_schema=SCHEMA,
+            deferrable=deferrable,
+            **FAST,
+        )
+    dag_run = dag_runner.run(dag)
+
+    assert dag_runner.states(dag_run) == {"load": "failed"}
+    entity = AmlHook().get(DATA_SOURCE, entity_id_for("ds", dag.dag_id, "load", dag_run.run_id))
+    assert entity["Status"] == "FAILED"
+    assert entity["Message"] in dag_runner.failure_text()
+    assert entity["LogUri"] in dag_runner.failure_text()
+
+
+@MODES
+def test_running_the_task_again_reattaches(
+    dag_runner: DagRunner, deferrable: bool, s3: Any, bucket: str
+) -> None:
+    location = unique_csv(s3, bucket)
+    with dag_runner.dag() as dag:
+        AmlCreateDataSourceFromS3Operator(
+            task_id="load", data_location_s3=location, data_schema=SCHEMA, deferrable=deferrable, **FAST
+        )
+    run_after = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
+    first = dag_runner.run(dag, run_after=run_after)
+    first_id = dag_runner.xcom(first, "load")
+    second = dag_runner.run(dag, run_after=run_after)
+
+    assert second.run_id == first.run_id
+    assert dag_runner.states(second) == {"load": "success"}, dag_runner.failure_text()
+    assert dag_runner.xcom(second, "load") == first_id
+    found = list(AmlHook().describe(DATA_SOURCE, FilterVariable="DataLocationS3", EQ=location))
+    assert [entity["DataSourceId"] for entity in found] == [first_id]
+
+
+def test_a_retry_after_a_timeout_reattaches(dag_runner: DagRunner, s3: Any, bucket: str) -> None:
+    """The first try stops waiting at once; its retry finds the same data source instead of a new one."""
+    location = unique_csv(s3, bucket, rows=3000)
+    with dag_runner.dag(retries=1, retry_delay=dt.timedelta(seconds=1)) as dag:
+        AmlCreateDataSourceFromS3Operator(
+            task_id="load",
+            data_location_s3=location,
+            data_schema=SCHEMA,
+            waiter_delay=1,
+            waiter_max_attempts=1,
+        )
+    dag_run = dag_runner.run(dag)
+
+    (task_instance,) = dag_run.get_task_instances()
+    found = list(AmlHook().describe(DATA_SOURCE, FilterVariable="DataLocationS3", EQ=location))
+    assert len(found) == 1
+    assert task_instance.try_number == 2, (
+        "the first try was expected to stop waiting before the data source finished"
+    )
+    assert task_instance.state == "success", dag_runner.failure_text()
+    assert dag_runner.xcom(dag_run, "load") == found[0]["DataSourceId"]
+
+
+def test_not_waiting_never_defers(dag_runner: DagRunner, training_csv: str) -> None:
+    with dag_runner.dag() as dag:
+        AmlCreateDataSourceFromS3Operator(
+            task_id="load",
+            data_location_s3=training_csv,
+            data_schema=json.dumps(SCHEMA),
+            wait_for_completion=False,
+            deferrable=True,
+        )
+    dag_run = dag_runner.run(dag)
+
+    (task_instance,) = dag_run.get_task_instances()
+    assert task_instance.state == "success", dag_runner.failure_text()
+    assert task_instance.next_method is None
+    assert AmlHook().find(DATA_SOURCE, dag_runner.xcom(dag_run, "load")) is not None
