@@ -1,0 +1,748 @@
+"""Recipes: the parser and its error positions, the default recipe, and FeaturePipeline's features."""
+
+from __future__ import annotations
+
+import json
+import pickle
+
+import numpy as np
+import pytest
+
+from aml_provider.local.data import Attribute, Chunk, S3Object, Schema, StatisticsBuilder
+from aml_provider.local.errors import InvalidInputException
+from aml_provider.local.recipes import FeaturePipeline, RecipeError, default_recipe, parse_recipe
+
+COMPLETE_EXAMPLE = """{
+  "groups": {
+    "LONGTEXT": "group_remove(ALL_TEXT, title, subject)",
+    "SPECIALTEXT": "group(title, subject)",
+    "BINCAT": "group(ALL_CATEGORICAL, ALL_BINARY)"
+  },
+  "assignments": {
+    "binned_age": "quantile_bin(age,30)",
+    "country_gender_interaction": "cartesian(country, gender)"
+  },
+  "outputs": [
+    "lowercase(no_punct(LONGTEXT))",
+    "ngram(lowercase(no_punct(SPECIALTEXT)),3)",
+    "quantile_bin(hours-per-week, 10)",
+    "hours-per-week // raw value as well",
+    "cartesian(binned_age, quantile_bin(hours-per-week,10))",
+    "country_gender_interaction",
+    "BINCAT"
+  ]
+}"""
+GENERATED_TITANIC = """{
+    "groups" : {
+        "NUMERIC_VARS_QB_20" : "group('sibsp','parch')",
+        "NUMERIC_VARS_QB_100" : "group('age')",
+        "NUMERIC_VARS_QB_10" : "group('fare')"
+    },
+    "assignments" : { },
+    "outputs":[
+        "ALL_BINARY",
+        "ALL_CATEGORICAL",
+        "quantile_bin(NUMERIC_VARS_QB_20,20)",
+        "quantile_bin(NUMERIC_VARS_QB_100,100)",
+        "quantile_bin(NUMERIC_VARS_QB_10,10)",
+        "ALL_TEXT"
+    ]
+}"""
+GENERATED_HOUSING = json.dumps(
+    {
+        "groups": {
+            "NUMERIC_VARS_QB_50": "group('LotArea','1stFlrSF','2ndFlrSF')",
+            "NUMERIC_VARS_QB_200": "group('MSSubClass','YearRemod/Add')",
+            "NUMERIC_VARS_QB_500": "group('OverallQual')",
+            "NUMERIC_VARS_QB_10": "group('YrSold','3SsnPorch')",
+        },
+        "assignments": {},
+        "outputs": [
+            "ALL_BINARY",
+            "ALL_CATEGORICAL",
+            "quantile_bin(NUMERIC_VARS_QB_50,50)",
+            "quantile_bin(NUMERIC_VARS_QB_200,200)",
+            "quantile_bin(NUMERIC_VARS_QB_500,500)",
+            "quantile_bin(NUMERIC_VARS_QB_10,10)",
+        ],
+    },
+    indent=2,
+)
+HAND_WRITTEN = (
+    '{"outputs":["ALL_BINARY","ALL_CATEGORICAL","quantile_bin(ALL_NUMERIC,50)","lowercase(ALL_TEXT)"]}'
+)
+NO_TRANSFORMATION = '{"groups":{},"assignments":{},"outputs":["ALL_INPUTS"]}'
+PRETTY_PRINTED = '{"groups" : { },"assignments" : { },"outputs" : [ "ALL_CATEGORICAL" ]}'
+EXAMPLES = {
+    "complete": COMPLETE_EXAMPLE,
+    "generated-titanic": GENERATED_TITANIC,
+    "generated-housing": GENERATED_HOUSING,
+    "hand-written": HAND_WRITTEN,
+    "no-transformation": NO_TRANSFORMATION,
+    "pretty-printed": PRETTY_PRINTED,
+}
+
+
+def make_schema(types: dict[str, str], **roles: object) -> Schema:
+    return Schema(tuple(Attribute(name, kind) for name, kind in types.items()), **roles)  # type: ignore[arg-type]
+
+
+#: Every variable the example recipes name, plus a target, a rowId and an excluded attribute.
+EXAMPLE_SCHEMA = make_schema(
+    {
+        "id": "CATEGORICAL",
+        "title": "TEXT",
+        "subject": "TEXT",
+        "body": "TEXT",
+        "age": "NUMERIC",
+        "hours-per-week": "NUMERIC",
+        "country": "CATEGORICAL",
+        "gender": "CATEGORICAL",
+        "married": "BINARY",
+        "sibsp": "NUMERIC",
+        "parch": "NUMERIC",
+        "fare": "NUMERIC",
+        "LotArea": "NUMERIC",
+        "1stFlrSF": "NUMERIC",
+        "2ndFlrSF": "NUMERIC",
+        "MSSubClass": "NUMERIC",
+        "YearRemod/Add": "NUMERIC",
+        "OverallQual": "NUMERIC",
+        "YrSold": "NUMERIC",
+        "3SsnPorch": "NUMERIC",
+        "secret": "NUMERIC",
+        "y": "BINARY",
+    },
+    target="y",
+    row_id="id",
+    excluded=("secret",),
+)
+
+
+def statistics_of(schema: Schema, columns: dict[str, np.ndarray]) -> dict:
+    """statistics.json of `columns` as the datasource job computes it."""
+    size = len(next(iter(columns.values())))
+    builder = StatisticsBuilder(schema)
+    builder.add(Chunk(S3Object("s3://bucket/train.csv", 1), columns, np.arange(size)))
+    return builder.result()
+
+
+def strings(*values: str) -> np.ndarray:
+    return np.array(values, dtype=object)
+
+
+def example_columns(size: int, seed: int = 0) -> dict[str, np.ndarray]:
+    """Random raw values for every attribute of EXAMPLE_SCHEMA, with a few missing ones."""
+    rng = np.random.default_rng(seed)
+    words = strings("The", "quick,", "brown", "fox!", "-", "jumps", "over", "lazy", "dog")
+    columns = {}
+    for attribute in EXAMPLE_SCHEMA.attributes:
+        if attribute.type == "NUMERIC":
+            values = rng.normal(40, 12, size).round(1).astype(str).astype(object)
+        elif attribute.type == "BINARY":
+            values = rng.choice(strings("yes", "no", "1", "0", "T"), size)
+        elif attribute.type == "CATEGORICAL":
+            values = rng.choice(strings("US", "DE", "FR", "JP"), size)
+        else:
+            values = np.array(
+                [" ".join(rng.choice(words, rng.integers(0, 6))) for _ in range(size)], dtype=object
+            )
+        values[rng.random(size) < 0.1] = ""
+        columns[attribute.name] = values
+    return columns
+
+
+def pipeline_for(recipe: str, schema: Schema, statistics: dict | None = None) -> FeaturePipeline:
+    pipeline = FeaturePipeline.build(parse_recipe(recipe), schema)
+    if statistics is not None:
+        pipeline.fit(statistics)
+    return pipeline
+
+
+def row_features(
+    pipeline: FeaturePipeline, columns: dict[str, np.ndarray], grow: bool = True
+) -> dict[str, float]:
+    """Feature name -> value of the first row."""
+    row = pipeline.transform(columns, grow=grow)[0]
+    names = pipeline.feature_names()
+    return {names[column]: value for column, value in zip(row.indices, row.data, strict=True)}
+
+
+def tokens(pipeline: FeaturePipeline, columns: dict[str, np.ndarray]) -> set[str]:
+    """The values of the single output variable present in the first row."""
+    return {name.split("=", 1)[1] for name in row_features(pipeline, columns)}
+
+
+# ---------------------------------------------------------------------------------------------- parser
+
+
+@pytest.mark.parametrize("recipe", EXAMPLES.values(), ids=EXAMPLES.keys())
+def test_reference_recipes_parse_and_compile(recipe: str) -> None:
+    parsed = parse_recipe(recipe)
+    pipeline = FeaturePipeline.build(parsed, EXAMPLE_SCHEMA)
+    pipeline.fit(statistics_of(EXAMPLE_SCHEMA, example_columns(300)))
+    matrix = pipeline.transform(example_columns(50, seed=1), grow=True)
+    assert matrix.shape == (50, pipeline.n_features)
+    assert pipeline.n_features > 0
+    variables = {name.split("=")[0] for name in pipeline.feature_names()}
+    assert not variables & {"y", "id", "secret"}
+
+
+def test_complete_example_structure() -> None:
+    recipe = parse_recipe(COMPLETE_EXAMPLE)
+    assert [d.name for d in recipe.groups] == ["LONGTEXT", "SPECIALTEXT", "BINCAT"]
+    assert [d.name for d in recipe.assignments] == ["binned_age", "country_gender_interaction"]
+    assert len(recipe.outputs) == 7
+    outputs = [o.name for o in FeaturePipeline.build(recipe, EXAMPLE_SCHEMA).outputs]
+    assert outputs == [
+        "lowercase(no_punct(body))",
+        "ngram(lowercase(no_punct(title)),3)",
+        "ngram(lowercase(no_punct(subject)),3)",
+        "quantile_bin(hours-per-week,10)",
+        "hours-per-week",
+        "cartesian(quantile_bin(age,30),quantile_bin(hours-per-week,10))",
+        "country_gender_interaction",
+        "country",
+        "gender",
+        "married",
+    ]
+
+
+def test_quoted_names_comments_and_spacing() -> None:
+    schema = make_schema({"1st floor": "NUMERIC", "it's": "CATEGORICAL", "a.b/c-d": "TEXT"})
+    recipe = (
+        '{"groups": {"G": "group( \'1st floor\' )"}, "outputs": ['
+        '"quantile_bin( G , 20 ) // binned", "\'it\\\\\'s\'", "ngram(a.b/c-d,2)//c", "a.b/c-d"]}'
+    )
+    outputs = [o.name for o in pipeline_for(recipe, schema).outputs]
+    assert outputs == ["quantile_bin('1st floor',20)", "it's", "ngram(a.b/c-d,2)", "a.b/c-d"]
+
+
+def error_of(recipe: str, schema: Schema | None = None) -> RecipeError:
+    with pytest.raises(RecipeError) as caught:
+        pipeline_for(recipe, schema or EXAMPLE_SCHEMA)
+    assert isinstance(caught.value, InvalidInputException)
+    return caught.value
+
+
+@pytest.mark.parametrize(
+    ("outputs", "where", "offending", "rule"),
+    [
+        (["age", "bin(age, 10)"], "outputs[1]", "bin", "unknown processor 'bin'; expected one of cartesian,"),
+        (["Lowercase(title)"], "outputs[0]", "Lowercase", "processor names are lower case"),
+        (
+            ["quantile_bin(country, 10)"],
+            "outputs[0]",
+            "country",
+            "quantile_bin expects a NUMERIC variable but 'country' is CATEGORICAL",
+        ),
+        (
+            ["normalize(title)"],
+            "outputs[0]",
+            "title",
+            "normalize expects a NUMERIC variable but 'title' is TEXT",
+        ),
+        (
+            ["ngram(country, 2)"],
+            "outputs[0]",
+            "country",
+            "ngram expects a TEXT variable but 'country' is CATEGORICAL",
+        ),
+        (["lowercase(age)"], "outputs[0]", "age", "lowercase expects a TEXT or CATEGORICAL variable"),
+        (["cartesian(age, country)"], "outputs[0]", "age", "bin it first with quantile_bin"),
+        (
+            ["quantile_bin(ALL_INPUTS, 10)"],
+            "outputs[0]",
+            "ALL_INPUTS",
+            "group 'ALL_INPUTS' holds 'title', which is TEXT",
+        ),
+        (["quantile_bin(age, 1)"], "outputs[0]", "1", "quantile_bin n must be from 2 to 1000, got 1"),
+        (["quantile_bin(age, 1001)"], "outputs[0]", "1001", "from 2 to 1000"),
+        (["osb(title, 1)"], "outputs[0]", "1", "osb n must be from 2 to 10"),
+        (["ngram(title, 11)"], "outputs[0]", "11", "ngram n must be from 1 to 10"),
+        (["ngram(title, 2.5)"], "outputs[0]", "2.5", "'2.5' is not a whole number"),
+        (["ngram(title)"], "outputs[0]", ")", "expected ',' and a second argument"),
+        (["lowercase(title, 2)"], "outputs[0]", ",", "too many arguments"),
+        (
+            ["lowercase(title"],
+            "outputs[0]",
+            "",
+            "expected ')' closing lowercase( but the expression ends here",
+        ),
+        (["age fare"], "outputs[0]", "fare", "unexpected text after the end of the expression"),
+        (["1stFlrSF"], "outputs[0]", "1stFlrSF", "quote it: '1stFlrSF'"),
+        (["'age"], "outputs[0]", "'age", "missing its closing quote"),
+        (
+            ["age", "agee"],
+            "outputs[1]",
+            "agee",
+            "unknown variable, group or assignment 'agee'; did you mean 'age'?",
+        ),
+        (["y"], "outputs[0]", "y", "'y' is the target of the schema and cannot be used as an input"),
+        (["id"], "outputs[0]", "id", "'id' is the rowId"),
+        (["secret"], "outputs[0]", "secret", "excluded attribute"),
+        (["group(age)"], "outputs[0]", "group", "may only be used in the groups section"),
+        (["// only a comment"], "outputs[0]", "// only", "expected a variable, group or assignment name"),
+        (["age & fare"], "outputs[0]", "&", "unexpected character '&'"),
+    ],
+)
+def test_expression_errors_point_at_the_offending_text(
+    outputs: list[str], where: str, offending: str, rule: str
+) -> None:
+    recipe = json.dumps({"outputs": outputs})
+    error = error_of(recipe)
+    expression = outputs[int(where[-2])]
+    at = expression.rindex(offending) if offending else len(expression)
+    assert error.where == where
+    assert rule in error.message
+    assert f"at {where}, character {at + 1} " in error.message
+    assert error.position == recipe.index(json.dumps(expression)) + 1 + at
+    assert f"recipe character {error.position + 1}, line 1, column {error.position + 1})" in error.message
+    excerpt, carets = error.message.splitlines()[-2:]
+    assert excerpt.strip() == expression
+    assert carets.index("^") == excerpt.index(expression) + at
+
+
+@pytest.mark.parametrize(
+    ("recipe", "where", "offending", "rule"),
+    [
+        (
+            '{"groups": {"G": "group(age, ALL_INPUTS)"}, "outputs": ["G"]}',
+            "groups['G']",
+            "ALL_INPUTS",
+            "ALL_INPUTS cannot be used to build a group",
+        ),
+        (
+            '{"groups": {"G": "quantile_bin(age, 10)"}, "outputs": ["G"]}',
+            "groups['G']",
+            "quantile_bin",
+            "a group is defined by group(",
+        ),
+        (
+            '{"groups": {"G": "group(lowercase(title))"}, "outputs": ["G"]}',
+            "groups['G']",
+            "(title))",
+            "processors cannot be applied inside a group",
+        ),
+        (
+            '{"groups": {"G": "group_remove(ALL_TEXT)"}, "outputs": ["G"]}',
+            "groups['G']",
+            "group_remove(ALL_TEXT)",
+            "at least one member to remove",
+        ),
+        (
+            '{"groups": {"G": "group_remove(title, body)"}, "outputs": ["G"]}',
+            "groups['G']",
+            "title",
+            "removes from a group, but 'title' is a variable",
+        ),
+        (
+            '{"groups": {"G": "group(H)", "H": "group(age)"}, "outputs": ["G"]}',
+            "groups['G']",
+            "H",
+            "unknown variable, group or assignment 'H'",
+        ),
+        (
+            '{"groups": {"age": "group(fare)"}, "outputs": ["age"]}',
+            "groups['age']",
+            "group(fare)",
+            "also a variable of the schema",
+        ),
+        (
+            '{"groups": {"ALL_TEXT": "group(title)"}, "outputs": ["age"]}',
+            "the key of groups['ALL_TEXT']",
+            "ALL_TEXT",
+            "built-in group and cannot be redefined",
+        ),
+        (
+            '{"groups": {"_x": "group(title)"}, "outputs": ["age"]}',
+            "the key of groups['_x']",
+            "_x",
+            "must start with a letter",
+        ),
+        (
+            '{"groups": {"G": "group(age)"}, "assignments": {"G": "age"}, "outputs": ["age"]}',
+            "the key of assignments['G']",
+            'G": "age',
+            "'G' is defined twice",
+        ),
+        (
+            '{"assignments": {"a": "quantile_bin(country, 10)"}, "outputs": ["a"]}',
+            "assignments['a']",
+            "country",
+            "quantile_bin expects a NUMERIC",
+        ),
+        (
+            '{"assignments": {"a": "b", "b": "age"}, "outputs": ["a"]}',
+            "assignments['a']",
+            "b",
+            "unknown variable, group or assignment 'b'",
+        ),
+        (
+            '{"groups": {"G": "group(age, fare)"}, "outputs": ["lowercase(G)"]}',
+            "outputs[0]",
+            "G)",
+            "group 'G' holds 'age', which is NUMERIC",
+        ),
+    ],
+)
+def test_definition_errors_name_the_section_and_key(
+    recipe: str, where: str, offending: str, rule: str
+) -> None:
+    error = error_of(recipe)
+    assert error.where == where
+    assert rule in error.message
+    assert error.position == recipe.index(offending)
+
+
+@pytest.mark.parametrize(
+    ("recipe", "offending", "rule"),
+    [
+        (
+            '{"outputs": ["age"], "groups": {}}',
+            '"groups"',
+            "sections must appear in the order groups, assignments, outputs",
+        ),
+        (
+            '{"assignments": {}, "groups": {}, "outputs": ["age"]}',
+            '"groups"',
+            "sections must appear in the order",
+        ),
+        (
+            '{"groups": {}, "output": ["age"]}',
+            '"output"',
+            "unknown section 'output'; expected groups, assignments or outputs",
+        ),
+        (
+            '{"outputs": ["age"], "outputs": ["age"]}',
+            '"outputs": ["age"]}',
+            "section 'outputs' appears twice",
+        ),
+        ('{"groups": {}}', "}", "the outputs section is missing"),
+        ('{"outputs": []}', "[]", "outputs is empty"),
+        ('{"outputs": "age"}', '"age"', "outputs must be a JSON array"),
+        ('{"outputs": ["age", 3]}', "3", "outputs[1] must be a string"),
+        ('{"groups": [], "outputs": ["age"]}', "[]", "groups must be a JSON object"),
+        ('{"outputs": ["age",]}', "]", "expected a JSON value"),
+        ('{"outputs": ["age"]} x', "x", "unexpected text after the end of the recipe object"),
+        ('["age"]', '["age"]', "a recipe must be a JSON object"),
+        ('{outputs: ["age"]}', "outputs", "expected a double-quoted key"),
+        ('{"outputs": ["age]}', '"age]}', "unterminated string"),
+    ],
+)
+def test_structure_errors_point_into_the_recipe(recipe: str, offending: str, rule: str) -> None:
+    error = error_of(recipe)
+    assert rule in error.message
+    position = recipe.rindex(offending) if offending == "}" else recipe.index(offending)
+    assert error.position == position
+    assert f"at character {position + 1} (line 1, column {position + 1})" in error.message
+
+
+def test_error_positions_count_lines_and_json_escapes() -> None:
+    recipe = '{\n  "outputs": [\n    "age",\n    "\\u0071uantile_bin(country, 10)"\n  ]\n}'
+    error = error_of(recipe)
+    assert error.position == recipe.index("country")
+    assert "at outputs[1], character 14 " in error.message
+    assert "line 4, column 24)" in error.message
+
+
+def test_length_and_complexity_limits() -> None:
+    long_recipe = json.dumps({"outputs": ["age // " + "x" * 131_100]})
+    assert "at most 131071" in error_of(long_recipe).message
+    schema = make_schema({f"c{i}": "CATEGORICAL" for i in range(101)})
+    error = error_of('{"outputs": ["cartesian(ALL_CATEGORICAL, ALL_CATEGORICAL)"]}', schema)
+    assert "cartesian makes 10201 variables; at most 10000 are allowed" in error.message
+    schema = make_schema({f"t{i}": "TEXT" for i in range(2501)})
+    recipe = json.dumps(
+        {
+            "outputs": [f"{p}(ALL_TEXT)" for p in ("lowercase", "no_punct")]
+            + ["ALL_TEXT", "osb(ALL_TEXT,2)", "age"]
+        }
+    )
+    error = error_of(recipe, schema)
+    assert error.where == "outputs[3]"
+    assert "the recipe makes 10004 output variables by here; at most 10000 are allowed" in error.message
+
+
+def test_recipe_without_any_variable_is_rejected() -> None:
+    error = error_of('{"outputs": ["ALL_TEXT"]}', make_schema({"a": "NUMERIC"}))
+    assert "outputs hold no variable of the schema" in error.message
+    assert "empty" in error_of("  ").message
+
+
+# ---------------------------------------------------------------------------------------- default recipe
+
+
+def test_default_recipe_bins_numerics_by_distinct_values_and_rows() -> None:
+    size = 2_000
+    rng = np.random.default_rng(3)
+    schema = make_schema(
+        {
+            "id": "CATEGORICAL",
+            "few": "NUMERIC",
+            "many": "NUMERIC",
+            "some": "NUMERIC",
+            "it's": "NUMERIC",
+            "job": "CATEGORICAL",
+            "note": "TEXT",
+            "flag": "BINARY",
+            "weight": "NUMERIC",
+            "gone": "NUMERIC",
+            "y": "BINARY",
+        },
+        target="y",
+        row_id="id",
+        row_weight="weight",
+        excluded=("gone",),
+    )
+    columns = {
+        "id": np.arange(size).astype(str).astype(object),
+        "few": rng.integers(0, 5, size).astype(str).astype(object),
+        "many": rng.normal(0, 1, size).astype(str).astype(object),
+        "some": rng.integers(0, 60, size).astype(str).astype(object),
+        "it's": rng.integers(0, 130, size).astype(str).astype(object),
+        "job": rng.choice(strings("a", "b"), size),
+        "note": rng.choice(strings("x y", "z"), size),
+        "flag": rng.choice(strings("1", "0"), size),
+        "weight": strings(*["1"] * size),
+        "gone": strings(*["2"] * size),
+        "y": rng.choice(strings("1", "0"), size),
+    }
+    text = default_recipe(schema, statistics_of(schema, columns))
+    assert json.loads(text) == {
+        "groups": {
+            "NUMERIC_VARS_QB_10": "group('few')",
+            "NUMERIC_VARS_QB_200": "group('many')",
+            "NUMERIC_VARS_QB_50": "group('some')",
+            "NUMERIC_VARS_QB_100": "group('it\\'s')",
+        },
+        "assignments": {},
+        "outputs": [
+            "ALL_BINARY",
+            "ALL_CATEGORICAL",
+            "quantile_bin(NUMERIC_VARS_QB_10,10)",
+            "quantile_bin(NUMERIC_VARS_QB_200,200)",
+            "quantile_bin(NUMERIC_VARS_QB_50,50)",
+            "quantile_bin(NUMERIC_VARS_QB_100,100)",
+            "ALL_TEXT",
+        ],
+    }
+    assert text.startswith('{\n  "groups"')
+    outputs = [o.name for o in FeaturePipeline.build(parse_recipe(text), schema).outputs]
+    assert outputs == [
+        "flag",
+        "job",
+        "quantile_bin(few,10)",
+        "quantile_bin(many,200)",
+        "quantile_bin(some,50)",
+        "quantile_bin('it\\'s',100)",
+        "note",
+    ]
+
+
+def test_default_recipe_without_statistics_and_with_missing_types() -> None:
+    schema = make_schema({"a": "NUMERIC", "b": "NUMERIC", "c": "CATEGORICAL", "y": "NUMERIC"}, target="y")
+    assert json.loads(default_recipe(schema, None)) == {
+        "groups": {},
+        "assignments": {},
+        "outputs": ["ALL_CATEGORICAL", "ALL_NUMERIC"],
+    }
+    only_text = make_schema({"t": "TEXT", "y": "BINARY"}, target="y")
+    assert json.loads(default_recipe(only_text, None))["outputs"] == ["ALL_TEXT"]
+    pipeline_for(default_recipe(schema, None), schema).transform({"a": strings("1")})
+
+
+# -------------------------------------------------------------------------------------------- features
+
+TEXT_SCHEMA = make_schema(
+    {"t": "TEXT", "u": "TEXT", "c": "CATEGORICAL", "d": "CATEGORICAL", "x": "NUMERIC", "b": "BINARY"}
+)
+
+
+def test_text_is_split_on_whitespace_with_punctuation_kept() -> None:
+    pipeline = pipeline_for('{"outputs": ["t"]}', TEXT_SCHEMA)
+    assert tokens(pipeline, {"t": strings("email-subject  here, Here\tnow")}) == {
+        "email-subject",
+        "here,",
+        "Here",
+        "now",
+    }
+
+
+def test_ngram_sizes_one_to_n_joined_by_one_space() -> None:
+    pipeline = pipeline_for('{"outputs": ["ngram(t, 2)"]}', TEXT_SCHEMA)
+    assert tokens(pipeline, {"t": strings("red, green, blue")}) == {
+        "red,",
+        "green,",
+        "blue",
+        "red, green,",
+        "green, blue",
+    }
+    trigrams = pipeline_for('{"outputs": ["ngram(t, 3)"]}', TEXT_SCHEMA)
+    matrix = trigrams.transform({"t": strings("a b c", "d e", "f")}, grow=True)
+    names = trigrams.feature_names()
+    assert [{names[c].split("=")[1] for c in matrix[i].indices} for i in range(3)] == [
+        {"a", "b", "c", "a b", "b c", "a b c"},
+        {"d", "e", "d e"},
+        {"f"},
+    ]
+
+
+def test_osb_window_pairs_with_skips_and_shrinking_tail() -> None:
+    pipeline = pipeline_for('{"outputs": ["osb(t, 3)"]}', TEXT_SCHEMA)
+    assert tokens(pipeline, {"t": strings("I really enjoyed")}) == {
+        "I_really",
+        "I__enjoyed",
+        "really_enjoyed",
+    }
+    pipeline = pipeline_for('{"outputs": ["osb(t, 4)"]}', TEXT_SCHEMA)
+    found = tokens(pipeline, {"t": strings("The quick brown fox jumps over the lazy dog")})
+    assert {"over_the", "over__lazy", "over___dog", "the_lazy", "the__dog", "lazy_dog"} <= found
+    assert {"The_quick", "The__brown", "The___fox", "fox___the"} <= found
+    assert len(found) == 21
+    assert "The____jumps" not in found
+
+
+def test_no_punct_and_lowercase() -> None:
+    pipeline = pipeline_for('{"outputs": ["no_punct(t)"]}', TEXT_SCHEMA)
+    assert tokens(pipeline, {"t": strings("Seat-belts! - save (lives).")}) == {"Seat-belts", "save", "lives"}
+    pipeline = pipeline_for('{"outputs": ["lowercase(no_punct(c))"]}', TEXT_SCHEMA)
+    assert tokens(pipeline, {"c": strings("'New York'")}) == {"new york"}
+    assert tokens(pipeline, {"c": strings("!!")}) == set()
+
+
+def test_cartesian_combines_values_and_tokens() -> None:
+    pipeline = pipeline_for('{"outputs": ["cartesian(t, c)"]}', TEXT_SCHEMA)
+    assert tokens(pipeline, {"t": strings("A B C"), "c": strings("Z")}) == {"A_Z", "B_Z", "C_Z"}
+    assert tokens(pipeline, {"t": strings("Python Data Science Handbook"), "c": strings("Softcover")}) == {
+        "Python_Softcover",
+        "Data_Softcover",
+        "Science_Softcover",
+        "Handbook_Softcover",
+    }
+    assert tokens(pipeline, {"t": strings("A B"), "c": strings("")}) == set()
+    categorical = pipeline_for('{"outputs": ["cartesian(c, d)"]}', TEXT_SCHEMA)
+    assert categorical.outputs[0].node.type == "CATEGORICAL"
+    matrix = categorical.transform(
+        {"c": strings("urban", "rural", ""), "d": strings("Washington", "", "Ohio")}, grow=True
+    )
+    assert categorical.feature_names() == ["cartesian(c,d)=urban_Washington"]
+    assert matrix.toarray().tolist() == [[1.0], [0.0], [0.0]]
+    both = pipeline_for('{"outputs": ["cartesian(t, u)"]}', TEXT_SCHEMA)
+    assert tokens(both, {"t": strings("a b"), "u": strings("x y")}) == {"a_x", "a_y", "b_x", "b_y"}
+
+
+def test_numeric_binary_and_categorical_encodings() -> None:
+    pipeline = pipeline_for('{"outputs": ["x", "b", "c"]}', TEXT_SCHEMA)
+    matrix = pipeline.transform(
+        {
+            "x": strings("2.5", "", "abc", "0"),
+            "b": strings("Yes", " f ", "maybe", ""),
+            "c": strings("US", "", "US", "DE"),
+        },
+        grow=True,
+    )
+    assert pipeline.feature_names() == ["x", "x=__missing__", "b", "b=__missing__", "c=US", "c=DE"]
+    assert matrix.toarray().tolist() == [
+        [2.5, 0, 1, 0, 1, 0],
+        [0, 1, 0, 0, 0, 0],
+        [0, 1, 0, 1, 1, 0],
+        [0, 0, 0, 1, 0, 1],
+    ]
+
+
+def test_repeated_tokens_count_once() -> None:
+    pipeline = pipeline_for('{"outputs": ["lowercase(t)"]}', TEXT_SCHEMA)
+    assert pipeline.transform({"t": strings("Go go GO stop")}, grow=True).toarray().tolist() == [[1.0, 1.0]]
+
+
+# ------------------------------------------------------------------------------------ fit on training data
+
+NUMBERS = make_schema({"x": "NUMERIC", "c": "CATEGORICAL", "y": "BINARY"}, target="y")
+
+
+def training_statistics() -> dict:
+    values = np.arange(1, 1001).astype(str).astype(object)  # 1..1000, uniform
+    return statistics_of(NUMBERS, {"x": values, "c": strings(*["a"] * 1000), "y": strings(*["1"] * 1000)})
+
+
+def test_quantile_bins_come_from_training_quantiles() -> None:
+    pipeline = pipeline_for('{"outputs": ["quantile_bin(x, 4)"]}', NUMBERS, training_statistics())
+    matrix = pipeline.transform({"x": strings("-5", "100", "260", "600", "999", "1e9", "")}, grow=True)
+    names = pipeline.feature_names()
+    labels = [names[matrix[i].indices[0]].split("=")[1] for i in range(matrix.shape[0])]
+    assert labels == ["x_bin_1", "x_bin_1", "x_bin_2", "x_bin_3", "x_bin_4", "x_bin_4", "x_bin_missing"]
+
+
+def test_normalize_uses_training_mean_and_std() -> None:
+    statistics = training_statistics()
+    mean, std = statistics["attributes"]["x"]["mean"], statistics["attributes"]["x"]["std"]
+    pipeline = pipeline_for('{"outputs": ["normalize(x)"]}', NUMBERS, statistics)
+    matrix = pipeline.transform({"x": strings("5000", "", "1")})
+    assert pipeline.feature_names() == ["normalize(x)", "normalize(x)=__missing__"]
+    assert matrix.toarray() == pytest.approx(
+        np.array([[(5000 - mean) / std, 0], [0, 1], [(1 - mean) / std, 0]])
+    )
+
+
+def test_fit_needs_the_statistics_it_uses() -> None:
+    pipeline = pipeline_for('{"outputs": ["quantile_bin(x, 4)"]}', NUMBERS)
+    with pytest.raises(RuntimeError, match="fit"):
+        pipeline.transform({"x": strings("1")})
+    with pytest.raises(InvalidInputException, match="needs the training statistics of 'x'"):
+        pipeline.fit({"records": 3, "attributes": {}})
+    raw = pipeline_for('{"outputs": ["x"]}', NUMBERS)
+    assert raw.transform({"x": strings("3")}).toarray().tolist() == [[3.0, 0.0]]
+
+
+def test_vocabulary_grows_only_when_asked_and_only_appends() -> None:
+    pipeline = pipeline_for('{"outputs": ["c", "x"]}', NUMBERS)
+    pipeline.transform({"c": strings("a", "b", "a")}, grow=True)
+    assert pipeline.feature_names() == ["x", "x=__missing__", "c=a", "c=b"]
+    unseen = pipeline.transform({"c": strings("z", "b"), "x": strings("1", "2")})
+    assert pipeline.n_features == 4
+    assert unseen.toarray().tolist() == [[1, 0, 0, 0], [2, 0, 0, 1]]
+    pipeline.transform({"c": strings("z", "a")}, grow=True)
+    assert pipeline.feature_names() == ["x", "x=__missing__", "c=a", "c=b", "c=z"]
+
+
+def test_absent_columns_are_missing_values() -> None:
+    pipeline = pipeline_for('{"outputs": ["c", "x"]}', NUMBERS)
+    pipeline.transform({"c": strings("a")}, grow=True)
+    assert pipeline.transform({}).toarray().tolist() == [[0, 1, 0]]
+    assert pipeline.transform({"c": strings("a", "a")}).toarray().tolist() == [[0, 1, 1], [0, 1, 1]]
+
+
+def test_keep_drops_features_for_good() -> None:
+    pipeline = pipeline_for('{"outputs": ["x", "c"]}', NUMBERS)
+    columns = {"x": strings("1", ""), "c": strings("a", "b")}
+    before = pipeline.transform(columns, grow=True).toarray()
+    mask = np.array([True, False, False, True])
+    pipeline.keep(mask)
+    assert pipeline.feature_names() == ["x", "c=b"]
+    after = pipeline.transform(columns, grow=True)
+    assert after.toarray().tolist() == before[:, mask].tolist()
+    pipeline.transform({"c": strings("d")}, grow=True)
+    assert pipeline.feature_names() == ["x", "c=b", "c=d"]
+    with pytest.raises(ValueError, match="mask of 3 booleans"):
+        pipeline.keep(np.ones(2, dtype=bool))
+
+
+def test_pickle_round_trip_and_single_rows_match_the_batch() -> None:
+    statistics = statistics_of(EXAMPLE_SCHEMA, example_columns(400))
+    pipeline = pipeline_for(
+        COMPLETE_EXAMPLE.replace('"BINCAT"\n', '"BINCAT", "osb(body, 3)", "normalize(fare)"\n'),
+        EXAMPLE_SCHEMA,
+        statistics,
+    )
+    training = example_columns(300, seed=5)
+    pipeline.transform(training, grow=True)
+    copy = pickle.loads(pickle.dumps(pipeline))
+    batch = example_columns(40, seed=6)
+    expected = pipeline.transform(batch)
+    assert copy.feature_names() == pipeline.feature_names()
+    assert (copy.transform(batch) != expected).nnz == 0
+    for i in range(40):
+        single = copy.transform({name: values[i : i + 1] for name, values in batch.items()})
+        assert (single != expected[i]).nnz == 0
+    assert expected.dtype == np.float64
