@@ -4,23 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SCHEMA, DagRunner, labelled_rows
 
 from aml_provider.hooks import DATA_SOURCE, AmlHook
 from aml_provider.operators import AmlCreateDataSourceFromS3Operator
 from aml_provider.utils import entity_id_for
+from tests.airflow.data import SCHEMA, labelled_rows
+from tests.airflow.runner import DagRunner
+from tests.helpers import unique_id
 
 FAST = {"waiter_delay": 0.5, "waiter_max_attempts": 120}
 MODES = pytest.mark.parametrize("deferrable", [False, True], ids=["sync", "deferred"])
 
 
 def unique_csv(s3: Any, bucket: str, rows: int = 200) -> str:
-    key = f"airflow/{uuid.uuid4().hex[:10]}/data.csv"
+    key = f"airflow/{unique_id('data')}/data.csv"
     s3.put_object(Bucket=bucket, Key=key, Body=labelled_rows(rows).encode())
     return f"s3://{bucket}/{key}"
 

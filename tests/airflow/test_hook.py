@@ -5,16 +5,16 @@ from __future__ import annotations
 import json
 import threading
 import urllib.request
-import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.waiter import WaiterModel
-from conftest import SCHEMA
 
 import aml_provider
 from aml_provider.hooks import DATA_SOURCE, ML_MODEL, AmlError, AmlHook, entity_kind
+from tests.airflow.data import SCHEMA
+from tests.helpers import unique_id
 
 CUSTOM_WAITERS = {
     "data_source_completed",
@@ -30,13 +30,9 @@ def hook(aws_connection: str) -> AmlHook:
     return AmlHook(aws_conn_id=aws_connection)
 
 
-def new_id(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
-
-
 def create_data_source(hook: AmlHook, location: str, name: str | None = None) -> str:
     return hook.create_data_source_from_s3(
-        new_id("ds"), data_location_s3=location, data_schema=json.dumps(SCHEMA), data_source_name=name
+        unique_id("ds"), data_location_s3=location, data_schema=json.dumps(SCHEMA), data_source_name=name
     )
 
 
@@ -84,7 +80,7 @@ def test_concurrent_creates_with_other_parameters_leave_one_entity(
     hook: AmlHook, training_csv: str, bucket: str
 ) -> None:
     """Whether the loser sees the entity or the service's IdempotentParameterMismatch, it gets one error."""
-    data_source_id = new_id("ds")
+    data_source_id = unique_id("ds")
     outcomes: list[Any] = []
 
     def create(location: str) -> None:
@@ -109,7 +105,7 @@ def test_concurrent_creates_with_other_parameters_leave_one_entity(
 
 
 def test_describe_reads_every_page(hook: AmlHook, training_csv: str) -> None:
-    name = new_id("paged")
+    name = unique_id("paged")
     created = {create_data_source(hook, training_csv, name=f"{name}-{n}") for n in range(3)}
     found = {
         entity["DataSourceId"]
@@ -149,9 +145,9 @@ def test_rename_and_delete_twice(hook: AmlHook, training_csv: str) -> None:
 
 
 def test_unknown_entity_is_none_and_predict_needs_an_endpoint(hook: AmlHook) -> None:
-    assert hook.find(ML_MODEL, new_id("ml")) is None
+    assert hook.find(ML_MODEL, unique_id("ml")) is None
     with pytest.raises(Exception, match="ResourceNotFound"):
-        hook.predict(new_id("ml"), {"x1": "1"})
+        hook.predict(unique_id("ml"), {"x1": "1"})
 
 
 def test_entity_kind_names_the_allowed_values() -> None:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from typing import Any
 
 import pytest
-from conftest import SCHEMA
 
 from aml_provider.hooks import DATA_SOURCE, AmlHook
 from aml_provider.triggers import (
@@ -18,6 +16,8 @@ from aml_provider.triggers import (
     AmlMLModelCompletedTrigger,
     AmlRealtimeEndpointReadyTrigger,
 )
+from tests.airflow.data import SCHEMA
+from tests.helpers import unique_id
 
 TRIGGERS = [
     (AmlDataSourceCompletedTrigger, "data_source_id"),
@@ -69,7 +69,7 @@ def first_event(trigger: Any) -> dict[str, Any]:
 
 def test_trigger_waits_for_a_data_source_to_complete(aws_connection: str, training_csv: str) -> None:
     data_source_id = AmlHook().create_data_source_from_s3(
-        f"ds-{uuid.uuid4().hex[:12]}", data_location_s3=training_csv, data_schema=json.dumps(SCHEMA)
+        unique_id("ds"), data_location_s3=training_csv, data_schema=json.dumps(SCHEMA)
     )
     trigger = AmlDataSourceCompletedTrigger(
         data_source_id=data_source_id, waiter_delay=0.2, waiter_max_attempts=100
@@ -80,7 +80,7 @@ def test_trigger_waits_for_a_data_source_to_complete(aws_connection: str, traini
 def test_trigger_reports_a_failed_data_source(aws_connection: str, bucket: str) -> None:
     hook = AmlHook()
     data_source_id = hook.create_data_source_from_s3(
-        f"ds-{uuid.uuid4().hex[:12]}",
+        unique_id("ds"),
         data_location_s3=f"s3://{bucket}/absent.csv",
         data_schema=json.dumps(SCHEMA),
     )
@@ -100,10 +100,10 @@ def test_trigger_gives_up_after_its_attempts(aws_connection: str, training_csv: 
     """A model without an endpoint never becomes READY: the trigger stops after its attempts."""
     hook = AmlHook()
     data_source_id = hook.create_data_source_from_s3(
-        f"ds-{uuid.uuid4().hex[:12]}", data_location_s3=training_csv, data_schema=json.dumps(SCHEMA)
+        unique_id("ds"), data_location_s3=training_csv, data_schema=json.dumps(SCHEMA)
     )
     ml_model_id = hook.create_ml_model(
-        f"ml-{uuid.uuid4().hex[:12]}", ml_model_type="BINARY", training_data_source_id=data_source_id
+        unique_id("ml"), ml_model_type="BINARY", training_data_source_id=data_source_id
     )
     event = first_event(
         AmlRealtimeEndpointReadyTrigger(ml_model_id=ml_model_id, waiter_delay=0.1, waiter_max_attempts=3)

@@ -1,0 +1,1 @@
+"""Tests of the Airflow provider, in real DAGs against the local service."""
