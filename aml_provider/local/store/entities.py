@@ -32,6 +32,12 @@ COMPARISONS: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
+#: Built once: the hot path (Get, Predict's model check) skips building SQL expressions.
+_GET = sa.select(entities.c.document, entities.c.request).where(
+    entities.c.kind == sa.bindparam("kind"), entities.c.id == sa.bindparam("id")
+)
+
+
 def now() -> float:
     """The current time as the API shows it: epoch seconds with millisecond precision."""
     return round(time.time(), 3)
@@ -82,11 +88,7 @@ class EntityStore:
 
     def get(self, kind: str, entity_id: str) -> StoredEntity | None:
         with self.engine.connect() as conn:
-            row = conn.execute(
-                sa.select(entities.c.document, entities.c.request).where(
-                    entities.c.kind == kind, entities.c.id == entity_id
-                )
-            ).first()
+            row = conn.execute(_GET, {"kind": kind, "id": entity_id}).first()
         if row is None:
             return None
         return StoredEntity(kind, entity_id, json.loads(row.document), json.loads(row.request))
@@ -134,7 +136,7 @@ class EntityStore:
         if column not in FILTER_COLUMNS:
             raise ValueError(f"cannot filter by {column!r}")
         sort_column = entities.c[column]
-        order = [sort_column, entities.c.created_at, entities.c.id]
+        order = list(dict.fromkeys([sort_column, entities.c.created_at, entities.c.id]))
         query = (
             sa.select(entities.c.document)
             .where(entities.c.kind == kind)
