@@ -100,6 +100,10 @@ class FeatureCache:
         mean = self._sum / rows
         return mean, np.sqrt(np.maximum(self._sum_sq / rows - mean**2, 0.0))
 
+    def indicators(self) -> np.ndarray:
+        """True for features whose values are all 0 or 1 (one-hot bins, categories, tokens, binaries)."""
+        return self._sum == self._sum_sq  # type: ignore[no-any-return]
+
     def target_mean_std(self) -> tuple[float, float]:
         rows = max(self.rows, 1)
         mean = self._y_sum / rows

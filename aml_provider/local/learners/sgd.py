@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import expit, log_expit, log_softmax, softmax
+from scipy.special import expit, log_softmax, softmax
 
 from aml_provider.local.learners.cache import FeatureCache
 from aml_provider.local.learners.parameters import TrainingParameters
@@ -22,9 +22,13 @@ BINARY = "BINARY"
 MULTICLASS = "MULTICLASS"
 REGRESSION = "REGRESSION"
 
-#: AdaGrad base step on standardised features and targets.
-LEARNING_RATE = 0.5
-#: A pass that improves the mean progressive loss by less than this fraction counts as no progress.
+#: AdaGrad base steps (on standardised features and targets) of the learners trained side by side.
+LEARNING_RATES = (0.05, 0.25, 1.25)
+#: Above this many weights in all, only the middle learning rate is trained (memory bound).
+MAX_PARALLEL_WEIGHTS = 6_000_000
+#: Every this-many-th mini-batch is held out of training to score the learners.
+VALIDATION_EVERY = 10
+#: A pass that improves a learner's held-out loss by less than this fraction counts as no progress.
 TOLERANCE = 1e-4
 #: Training stops after this many passes in a row without progress.
 PATIENCE = 2
@@ -70,65 +74,109 @@ class LinearModel:
 
 
 class Loss:
-    """A loss over linear outputs z (n, k) and encoded targets y; `gradient` returns dLoss/dz and the loss sum."""
+    """A loss over the outputs z (n, learners, k) of several learners at once and encoded targets y (n,).
 
-    name = ""
+    `gradient` returns dLoss/dz; `total` each learner's loss sum; `errors` each learner's wrong answers.
+    """
 
     def outputs(self, n_classes: int) -> int:
         return 1
 
-    def gradient(self, z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
+    def gradient(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def correct(self, z: np.ndarray, y: np.ndarray) -> int:
-        """Rows predicted right (classification progress); regression returns 0."""
-        return 0
+    def total(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def errors(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return np.zeros(z.shape[1])
 
 
 class LogisticLoss(Loss):
-    name = "logistic"
+    def gradient(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return (expit(z[:, :, 0]) - y[:, None])[:, :, None]  # type: ignore[no-any-return]
 
-    def gradient(self, z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
-        col = z[:, 0]
-        loss = -float(np.sum(log_expit(col) * y + log_expit(-col) * (1.0 - y)))
-        return (expit(col) - y)[:, None], loss
+    def total(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
+        col = z[:, :, 0]
+        return (np.logaddexp(0.0, col) - col * y[:, None]).sum(axis=0)  # type: ignore[no-any-return]
 
-    def correct(self, z: np.ndarray, y: np.ndarray) -> int:
-        return int(np.count_nonzero((z[:, 0] >= 0) == (y >= 0.5)))
+    def errors(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return np.count_nonzero((z[:, :, 0] >= 0) != (y[:, None] >= 0.5), axis=0)  # type: ignore[no-any-return]
 
 
 class SoftmaxLoss(Loss):
-    name = "softmax"
-
     def outputs(self, n_classes: int) -> int:
         return n_classes
 
-    def gradient(self, z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
-        rows = np.arange(z.shape[0])
-        labels = y.astype(np.intp)
-        log_p = log_softmax(z, axis=1)
-        grad = np.exp(log_p)
-        grad[rows, labels] -= 1.0
-        return grad, -float(log_p[rows, labels].sum())
+    def gradient(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
+        grad = softmax(z, axis=2)
+        rows, learners = np.arange(z.shape[0])[:, None], np.arange(z.shape[1])[None, :]
+        grad[rows, learners, y.astype(np.intp)[:, None]] -= 1.0
+        return grad  # type: ignore[no-any-return]
 
-    def correct(self, z: np.ndarray, y: np.ndarray) -> int:
-        return int(np.count_nonzero(z.argmax(axis=1) == y))
+    def total(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
+        log_p = log_softmax(z, axis=2)
+        rows, learners = np.arange(z.shape[0])[:, None], np.arange(z.shape[1])[None, :]
+        return -log_p[rows, learners, y.astype(np.intp)[:, None]].sum(axis=0)  # type: ignore[no-any-return]
+
+    def errors(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return np.count_nonzero(z.argmax(axis=2) != y[:, None], axis=0)  # type: ignore[no-any-return]
 
 
 class SquaredLoss(Loss):
-    name = "squared"
+    def gradient(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return z - y[:, None, None]
 
-    def gradient(self, z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
-        residual = z[:, 0] - y
-        return residual[:, None], 0.5 * float(residual @ residual)
+    def total(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
+        residual = z[:, :, 0] - y[:, None]
+        return 0.5 * (residual * residual).sum(axis=0)  # type: ignore[no-any-return]
 
 
 LOSSES: dict[str, Loss] = {BINARY: LogisticLoss(), MULTICLASS: SoftmaxLoss(), REGRESSION: SquaredLoss()}
+LOSS_NAMES = {BINARY: "log-loss", MULTICLASS: "log-loss", REGRESSION: "squared-loss"}
 
 
 def batch_size_for(rows: int) -> int:
-    """Large batches for fast matrix products, yet at least ~200 updates per pass on small data."""
+    """Large batches for fast matrix products, yet at least ~250 updates per pass on small data."""
     return int(min(4096, max(1, rows // 256)))
+
+
+def learning_rates_for(weights: int) -> tuple[float, ...]:
+    """The learners trained side by side: all rates while the weights stay small, else the middle one."""
+    return LEARNING_RATES if weights * len(LEARNING_RATES) <= MAX_PARALLEL_WEIGHTS else LEARNING_RATES[1:2]
+
+
+@dataclass
+class _Scaling:
+    """Implicit standardisation: features centred and scaled (0/1 indicators only centred), targets too."""
+
+    mean: np.ndarray
+    inv_std: np.ndarray  # (n_features, 1)
+    std: np.ndarray
+    y_mean: float
+    y_std: float
+
+    @classmethod
+    def of(cls, cache: FeatureCache, model_type: str) -> _Scaling:
+        mean, std = cache.mean_std()
+        scale = np.where((std > 1e-12) & ~cache.indicators(), std, 1.0)
+        y_mean, y_std = cache.target_mean_std() if model_type == REGRESSION else (0.0, 1.0)
+        return cls(mean, (1.0 / scale)[:, None], std, y_mean, y_std if y_std > 1e-12 else 1.0)
+
+    def outputs(self, features: sp.csr_matrix, weights: np.ndarray, intercept: np.ndarray) -> np.ndarray:
+        scaled = weights * self.inv_std
+        return np.asarray(features @ scaled) + (intercept - self.mean @ scaled)  # type: ignore[no-any-return]
+
+    def gradient(self, features: sp.csr_matrix, grad_z: np.ndarray) -> np.ndarray:
+        """d(loss)/d(standardised weights) from d(loss)/d(outputs)."""
+        centred = np.asarray(features.T @ grad_z) - np.outer(self.mean, grad_z.sum(axis=0))
+        return centred * self.inv_std  # type: ignore[no-any-return]
+
+    def model(self, model_type: str, weights: np.ndarray, intercept: np.ndarray, passes: int) -> LinearModel:
+        """The linear model in the original feature and target space."""
+        scaled = weights * self.inv_std
+        bias = (intercept - self.mean @ scaled) * self.y_std + self.y_mean
+        return LinearModel(model_type, scaled * self.y_std, bias, self.std, passes)
 
 
 def train_sgd(
@@ -138,58 +186,100 @@ def train_sgd(
     n_classes: int = 2,
     log: Callable[[str], None] = lambda line: None,
 ) -> LinearModel:
-    """Fit a linear model of `model_type` to the cached rows (targets: 0/1, class index, or value)."""
+    """Fit a linear model of `model_type` to the cached rows (targets: 0/1, class index, or value).
+
+    Learners with different learning rates train side by side; every VALIDATION_EVERY-th mini-batch is
+    held out to score them, and the learner and pass with the lowest held-out loss become the model.
+    """
     loss = LOSSES[model_type]
-    mean, std = cache.mean_std()
-    inv_std = (1.0 / np.where(std > 1e-12, std, 1.0))[:, None]
-    y_mean, y_std = cache.target_mean_std() if model_type == REGRESSION else (0.0, 1.0)
-    y_std = y_std if y_std > 1e-12 else 1.0
     k = loss.outputs(n_classes)
-    optimizer = AdaGrad((cache.n_features, k), _initial_intercept(cache, model_type, k), params)
+    rates = learning_rates_for(cache.n_features * k)
+    count = len(rates)
+    scaling = _Scaling.of(cache, model_type)
+    start = np.tile(_initial_intercept(cache, model_type, k), count)
+    optimizer = AdaGrad((cache.n_features, count * k), start, np.repeat(rates, k), params)
     batch = batch_size_for(cache.rows)
-    best, stalled, number = math.inf, 0, 0
-    for number in range(1, params.max_passes + 1):
+    held_out = -(-cache.rows // batch) >= VALIDATION_EVERY
+    best = _BestSnapshots(count)
+    stalled = passes = 0
+    log(f"learners: {count} with learning rates {', '.join(map(repr, rates))}; mini-batch size {batch}")
+    for passes in range(1, params.max_passes + 1):
         optimizer.start_pass()
-        total_loss, correct, rows = 0.0, 0, 0
-        for features, target in cache.batches(batch):
-            y = target if model_type != REGRESSION else (target - y_mean) / y_std
-            scaled = optimizer.weights * inv_std
-            z = np.asarray(features @ scaled) + (optimizer.intercept - mean @ scaled)
-            grad_z, batch_loss = loss.gradient(z, y)
-            total_loss += batch_loss
-            correct += loss.correct(z, y)
-            rows += z.shape[0]
-            g_sum = grad_z.sum(axis=0)
-            grad = (np.asarray(features.T @ grad_z) - np.outer(mean, g_sum)) * inv_std
-            optimizer.step(grad / z.shape[0], g_sum / z.shape[0])
-        mean_loss = total_loss / max(rows, 1)
-        log(_progress(number, model_type, mean_loss, correct, rows, y_std))
-        if not math.isfinite(best) or mean_loss < best - TOLERANCE * abs(best):
-            best, stalled = mean_loss, 0
-        else:
-            stalled += 1
-            if stalled >= PATIENCE:
-                log(f"early-stop: pass={number} no-improvement-passes={stalled}")
-                break
-    weights, intercept = optimizer.averaged()
-    scaled = weights * inv_std
-    return LinearModel(model_type, scaled * y_std, (intercept - mean @ scaled) * y_std + y_mean, std, number)
+        train_loss, held_loss, held_errors = np.zeros(count), np.zeros(count), np.zeros(count)
+        train_rows = held_rows = 0
+        for index, (features, target) in enumerate(cache.batches(batch)):
+            y = (target - scaling.y_mean) / scaling.y_std
+            z = scaling.outputs(features, optimizer.weights, optimizer.intercept).reshape(len(y), count, k)
+            if index % VALIDATION_EVERY == VALIDATION_EVERY - 1:
+                held_loss += loss.total(z, y)
+                held_errors += loss.errors(z, y)
+                held_rows += len(y)
+                continue
+            if not held_out:  # too little data to hold any out: score on the training batches
+                train_loss += loss.total(z, y)
+            train_rows += len(y)
+            grad_z = loss.gradient(z, y).reshape(len(y), count * k) / len(y)
+            optimizer.step(scaling.gradient(features, grad_z), grad_z.sum(axis=0))
+        score = held_loss / held_rows if held_rows else train_loss / max(train_rows, 1)
+        improved = best.offer(score, *optimizer.averaged(), passes)
+        log(_progress(passes, model_type, score, held_errors, held_rows, train_rows, scaling.y_std))
+        stalled = 0 if improved else stalled + 1
+        if stalled >= PATIENCE:
+            log(f"early-stop: pass={passes} no-improvement-passes={stalled}")
+            break
+    chosen = int(np.argmin(best.loss))
+    log(
+        f"best learner: learning-rate={rates[chosen]!r} pass={best.passes[chosen]} "
+        f"held-out-{LOSS_NAMES[model_type]}={best.loss[chosen]:.6g}"
+    )
+    columns = slice(chosen * k, (chosen + 1) * k)
+    weights, intercept = best.weights[:, columns], best.intercept[columns]
+    return scaling.model(model_type, weights, intercept, passes)
+
+
+class _BestSnapshots:
+    """Each learner's lowest held-out loss so far and its weights then."""
+
+    def __init__(self, count: int) -> None:
+        self.loss = np.full(count, np.inf)
+        self.passes = np.zeros(count, dtype=int)
+        self.weights = np.zeros((0, 0))
+        self.intercept = np.zeros(0)
+
+    def offer(self, loss: np.ndarray, weights: np.ndarray, intercept: np.ndarray, passes: int) -> bool:
+        """Keep the learners that improved by more than TOLERANCE; answer whether any did."""
+        known = np.isfinite(self.loss)
+        margin = np.where(known, TOLERANCE * np.abs(np.where(known, self.loss, 0.0)), 0.0)
+        better = np.isfinite(loss) & (~known | (loss < np.where(known, self.loss, np.inf) - margin))
+        if self.weights.size == 0:
+            self.weights, self.intercept = weights.copy(), intercept.copy()
+        k = weights.shape[1] // len(self.loss)
+        for learner in np.flatnonzero(better):
+            columns = slice(learner * k, (learner + 1) * k)
+            self.weights[:, columns] = weights[:, columns]
+            self.intercept[columns] = intercept[columns]
+            self.loss[learner], self.passes[learner] = loss[learner], passes
+        return bool(better.any())
 
 
 class AdaGrad:
     """Per-coordinate AdaGrad steps with L2 (weight decay) or L1 (cumulative penalty, as in Tsuruoka et al.).
 
-    The model of a pass is the average of that pass's iterates, which smooths out the noise of the last steps.
+    `rates` holds the base step of each output column (one learner's columns share its rate). The model of a
+    pass is the average of that pass's iterates, which smooths out the noise of the last steps.
     """
 
-    def __init__(self, shape: tuple[int, int], intercept: np.ndarray, params: TrainingParameters) -> None:
+    def __init__(
+        self, shape: tuple[int, int], intercept: np.ndarray, rates: np.ndarray, params: TrainingParameters
+    ) -> None:
         self.weights = np.zeros(shape)
         self.intercept = intercept.astype(np.float64)
+        self.rates = rates
         self.l1, self.l2 = params.l1, params.l2
         self._sq_weights = np.full(shape, 1e-8)
         self._sq_intercept = np.full(intercept.shape, 1e-8)
-        self._l1_total = np.zeros(shape)  # penalty each weight could have received so far
-        self._l1_applied = np.zeros(shape)  # penalty it did receive
+        self._l1_total = np.zeros(shape) if params.l1 else np.zeros((0, 0))
+        self._l1_applied = np.zeros(shape) if params.l1 else np.zeros((0, 0))
         self.start_pass()
 
     def start_pass(self) -> None:
@@ -201,23 +291,24 @@ class AdaGrad:
         if self.l2:
             grad = grad + self.l2 * self.weights
         self._sq_weights += grad * grad
-        rate = LEARNING_RATE / np.sqrt(self._sq_weights)
+        rate = self.rates / np.sqrt(self._sq_weights)
         self.weights -= rate * grad
         if self.l1:
             self._apply_l1(rate)
         self._sq_intercept += grad_intercept * grad_intercept
-        self.intercept -= LEARNING_RATE / np.sqrt(self._sq_intercept) * grad_intercept
+        self.intercept -= self.rates / np.sqrt(self._sq_intercept) * grad_intercept
         self._sum_weights += self.weights
         self._sum_intercept += self.intercept
         self._steps += 1
 
     def averaged(self) -> tuple[np.ndarray, np.ndarray]:
-        """The mean iterate of the last pass; under L1, weights the last iterate zeroed stay zero."""
-        steps = max(self._steps, 1)
-        weights = self._sum_weights / steps if self._steps else self.weights.copy()
+        """The mean iterate of the pass; under L1, weights the last iterate zeroed stay zero."""
+        if not self._steps:
+            return self.weights.copy(), self.intercept.copy()
+        weights = self._sum_weights / self._steps
         if self.l1:
             weights[self.weights == 0] = 0.0
-        return weights, self._sum_intercept / steps if self._steps else self.intercept.copy()
+        return weights, self._sum_intercept / self._steps
 
     def _apply_l1(self, rate: np.ndarray) -> None:
         self._l1_total += rate * self.l1
@@ -236,9 +327,20 @@ def _initial_intercept(cache: FeatureCache, model_type: str, k: int) -> np.ndarr
     return np.zeros(k)
 
 
-def _progress(number: int, model_type: str, loss: float, correct: int, rows: int, y_std: float) -> str:
+def _progress(
+    number: int,
+    model_type: str,
+    loss: np.ndarray,
+    errors: np.ndarray,
+    held_rows: int,
+    train_rows: int,
+    y_std: float,
+) -> str:
+    losses = " ".join(f"{value:.6g}" for value in loss)
+    line = f"pass={number} training-records={train_rows} held-out-records={held_rows} "
+    line += f"held-out-{LOSS_NAMES[model_type]}=[{losses}]"
+    best = int(np.argmin(loss))
     if model_type == REGRESSION:
-        rmse = math.sqrt(2 * loss) * y_std
-        return f"pass={number} records={rows} progressive-squared-loss={loss:.6g} progressive-rmse={rmse:.6g}"
-    accuracy = correct / max(rows, 1)
-    return f"pass={number} records={rows} progressive-log-loss={loss:.6g} progressive-accuracy={accuracy:.6g}"
+        return line + f" held-out-rmse={math.sqrt(2 * loss[best]) * y_std:.6g}"
+    accuracy = 1 - errors[best] / held_rows if held_rows else float("nan")
+    return line + f" held-out-accuracy={accuracy:.6g}"
