@@ -342,6 +342,17 @@ def test_reader_keeps_rows_aligned_with_lines_and_rejects_malformed(store: S3Sto
         assert "longer than 102400 bytes" in problems
 
 
+def test_reader_falls_back_to_the_csv_module_where_pandas_disagrees(store: S3Store, bucket: str) -> None:
+    text = '0,a,b\n1, "a,b",c\n2,"x""y",z\n3,"ab"c,d\n4,ok,ok\n'  # line 2 has 4 values for csv and pandas
+    uri = put_text(store.client, bucket, f"{unique_id('fallback')}.csv", text)
+    schema = parse_schema(schema_text([("a", "CATEGORICAL"), ("b", "CATEGORICAL"), ("c", "CATEGORICAL")]))
+    chunks, columns = read_all(DataSourceReader(store, schema, store.list(uri)))
+    assert columns == {"a": ["0", "2", "3", "4"], "b": ["a", 'x"y', "abc", "ok"], "c": ["b", "z", "d", "ok"]}
+    assert [n for c in chunks for n in c.line_numbers] == [0, 2, 3, 4]
+    assert sum(c.rejected for c in chunks) == 1
+    assert "line 2 of" in chunks[0].problems[0]
+
+
 def test_reader_prefix_of_many_files_header_per_file_and_chunk_size(store: S3Store, bucket: str) -> None:
     prefix = unique_id("many")
     for part in range(3):

@@ -139,7 +139,10 @@ class _FileReader:
         )
         problems = self._problems(lines, selected)
         good = selected & ~problems.mask
-        columns = self._parse(lines, good)
+        columns, parsed = self._parse(lines, good)
+        if not np.array_equal(parsed, good):
+            problems.add(good & ~parsed, "values that cannot be split as the schema's attributes")
+            good = parsed
         first_line = self.lines_seen
         self.lines_seen += len(lines.starts)
         self.data_lines += int(data.sum())
@@ -183,14 +186,15 @@ class _FileReader:
                 reasons.append((int(i), "badly quoted value or a carriage return inside the line"))
             else:
                 reasons.append((int(i), f"{fields[i]} values where the schema has {expected} attributes"))
-        return _Problems(mask, int(mask.sum()), reasons)
+        return _Problems(mask, reasons)
 
-    def _parse(self, lines: _Lines, good: np.ndarray) -> dict[str, np.ndarray]:
-        """The good lines' values by attribute: pandas' C parser, or the csv module if it disagrees."""
+    def _parse(self, lines: _Lines, good: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """The good lines' values by attribute, and which lines gave them: pandas' C parser, or the csv
+        module line by line where pandas disagrees with the field counts."""
         names = self.schema.names
         count = int(good.sum())
         if count == 0:
-            return {name: np.empty(0, dtype=object) for name in names}
+            return {name: np.empty(0, dtype=object) for name in names}, good
         try:
             frame = pd.read_csv(
                 io.BytesIO(lines.keep(good)),
@@ -208,18 +212,40 @@ class _FileReader:
         except pd.errors.ParserError:
             frame = pd.DataFrame()
         if len(frame) == count:
-            return {name: frame[i].to_numpy(dtype=object) for i, name in enumerate(names)}
-        rows = [next(csv.reader([lines.text(int(i))])) for i in np.flatnonzero(good)]
-        table = np.empty((count, len(names)), dtype=object)
+            return {name: frame[i].to_numpy(dtype=object) for i, name in enumerate(names)}, good
+        return self._parse_each(lines, good)
+
+    def _parse_each(self, lines: _Lines, good: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        rows, parsed = [], good.copy()
+        for i in np.flatnonzero(good):
+            try:
+                row = next(csv.reader([lines.text(int(i))]))
+            except csv.Error:
+                row = []
+            if len(row) == len(self.schema.names):
+                rows.append(row)
+            else:
+                parsed[i] = False
+        table = np.empty((len(rows), len(self.schema.names)), dtype=object)
         table[:] = rows
-        return {name: table[:, i].copy() for i, name in enumerate(names)}
+        return {name: table[:, i].copy() for i, name in enumerate(self.schema.names)}, parsed
 
 
 @dataclass
 class _Problems:
+    """Selected lines rejected in a block, and why (for the first few)."""
+
     mask: np.ndarray
-    count: int
     reasons: list[tuple[int, str]]
+
+    @property
+    def count(self) -> int:
+        return int(self.mask.sum())
+
+    def add(self, mask: np.ndarray, why: str) -> None:
+        self.mask = self.mask | mask
+        room = MAX_PROBLEMS - len(self.reasons)
+        self.reasons = sorted(self.reasons + [(int(i), why) for i in np.flatnonzero(mask)[:room]])
 
 
 class _Lines:
@@ -233,18 +259,29 @@ class _Lines:
         self.trailing_returns = (newlines > self.starts) & (self.bytes[newlines - 1] == ord("\r"))
         self.ends = newlines - self.trailing_returns
         self.lengths = self.ends - self.starts
+        self.sizes = np.diff(np.concatenate((self.starts, [len(self.bytes)])))  # with the line end
         self.blank = self.lengths == 0
 
     def text(self, i: int) -> str:
         return self.raw[self.starts[i] : self.ends[i]].decode("utf-8", errors="replace")
 
     def field_counts(self, selected: np.ndarray) -> np.ndarray:
-        """Values per line (for selected lines; -1 when badly quoted or holding a stray carriage return)."""
-        commas = np.add.reduceat(self.bytes == ord(","), self.starts, dtype=np.int64)
-        quoted = np.add.reduceat(self.bytes == ord('"'), self.starts, dtype=np.int64) > 0
+        """Values per line (for selected lines; -1 when badly quoted or holding a stray carriage return).
+
+        Commas count as separators outside double quotes; lines with an odd number of quotes go
+        through the csv module.
+        """
+        is_comma = self.bytes == ord(",")
+        is_quote = self.bytes == ord('"')
+        quotes = np.add.reduceat(is_quote, self.starts, dtype=np.int64)
+        if quotes.any():
+            parity = np.bitwise_xor.accumulate(is_quote.view(np.uint8))
+            at_line_start = np.concatenate(([0], parity))[self.starts]
+            is_comma &= parity == np.repeat(at_line_start, self.sizes)
+        commas = np.add.reduceat(is_comma, self.starts, dtype=np.int64)
         returns = np.add.reduceat(self.bytes == ord("\r"), self.starts, dtype=np.int64)
         counts = np.where(returns > self.trailing_returns, -1, commas + 1)
-        for i in np.flatnonzero(quoted & selected & (counts >= 0)):
+        for i in np.flatnonzero((quotes % 2 == 1) & selected & (counts >= 0)):
             try:
                 counts[i] = len(next(csv.reader([self.text(int(i))], strict=True)))
             except csv.Error:
@@ -255,5 +292,4 @@ class _Lines:
         """The bytes of the lines in `mask` (with their line ends)."""
         if mask.all():
             return self.raw
-        sizes = np.diff(np.concatenate((self.starts, [len(self.bytes)])))
-        return self.bytes[np.repeat(mask, sizes)].tobytes()  # type: ignore[no-any-return]
+        return self.bytes[np.repeat(mask, self.sizes)].tobytes()  # type: ignore[no-any-return]

@@ -7,7 +7,10 @@ sketch; quantiles, medians, histograms and target correlations come from a unifo
 
 from __future__ import annotations
 
+import heapq
 import math
+from collections import Counter
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -16,7 +19,7 @@ from sklearn.metrics import mutual_info_score
 
 from aml_provider.local.data.reader import Chunk
 from aml_provider.local.data.schema import Schema
-from aml_provider.local.data.values import parse_binary, parse_numeric
+from aml_provider.local.data.values import is_missing, parse_binary, parse_numeric
 
 SAMPLE_ROWS = 100_000
 #: Sample cells across all attributes; wide schemas get fewer sample rows.
@@ -127,19 +130,35 @@ class _Distinct:
 
 
 class _Counts:
-    """Value counts, pruned to the most frequent values when there are very many."""
+    """Value counts and the number of distinct values: exact until a column has very many distinct
+    values, then only the most frequent are kept and a sketch estimates the distinct count."""
 
     def __init__(self) -> None:
-        self.counts = pd.Series(dtype=np.int64)
+        self.counts: dict[str, int] = {}
+        self.sketch: _Distinct | None = None
 
-    def add(self, counts: pd.Series) -> None:
-        self.counts = counts if self.counts.empty else self.counts.add(counts, fill_value=0)
-        if len(self.counts) > _MAX_COUNTED:
-            self.counts = self.counts.nlargest(_MAX_COUNTED // 2)
+    def add(self, counts: dict[str, int]) -> None:
+        """Merge the counts of one chunk (the dict is taken over)."""
+        merged = self.counts
+        for value in counts.keys() & merged.keys():
+            counts[value] += merged[value]
+        merged.update(counts)
+        if self.sketch is not None:
+            self.sketch.add(np.array(list(counts), dtype=object))
+        elif len(merged) > _MAX_COUNTED:
+            self.sketch = _Distinct()
+            self.sketch.add(np.array(list(merged), dtype=object))
+        if len(merged) > _MAX_COUNTED:
+            keys, numbers = list(merged), np.fromiter(merged.values(), dtype=np.int64, count=len(merged))
+            kept = np.argpartition(numbers, -(_MAX_COUNTED // 4))[-(_MAX_COUNTED // 4) :]
+            self.counts = {keys[i]: int(numbers[i]) for i in kept}
+
+    def distinct(self) -> int:
+        return len(self.counts) if self.sketch is None else self.sketch.estimate()
 
     def top(self) -> list[list[Any]]:
-        ordered = self.counts.sort_values(ascending=False, kind="stable")[:TOP]
-        return [[str(value), int(count)] for value, count in ordered.items()]
+        ordered = heapq.nlargest(TOP, self.counts.items(), key=itemgetter(1))
+        return [[value, int(count)] for value, count in ordered]
 
 
 def _number(value: float) -> float | None:
@@ -167,8 +186,17 @@ def _bin_codes(numbers: np.ndarray) -> np.ndarray:
     return codes
 
 
-def _stripped(values: np.ndarray) -> pd.Series:
-    return pd.Series(values, dtype=object).str.strip()
+_WHITE_SPACE = np.zeros(256, dtype=bool)
+_WHITE_SPACE[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True
+
+
+def _words_per_line(text: str, lines: int) -> np.ndarray:
+    """Number of white-space separated words on each line of `text` (ASCII white space)."""
+    data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    space = _WHITE_SPACE[data]
+    starts = ~space & np.concatenate(([True], space[:-1]))
+    line_of = np.cumsum(data == ord("\n"))
+    return np.bincount(line_of[starts], minlength=lines)
 
 
 class _NumericStats:
@@ -180,7 +208,7 @@ class _NumericStats:
     def add(self, values: np.ndarray) -> np.ndarray:
         numbers = parse_numeric(values)
         valid = numbers[~np.isnan(numbers)]
-        blank = int((_stripped(values) == "").sum())
+        blank = int(is_missing(values[np.isnan(numbers)]).sum())
         self.missing += blank
         self.invalid += len(values) - len(valid) - blank
         if len(valid):
@@ -248,7 +276,7 @@ class _BinaryStats:
 
     def add(self, values: np.ndarray) -> np.ndarray:
         flags = parse_binary(values)
-        blank = int((_stripped(values) == "").sum())
+        blank = int(is_missing(values[np.isnan(flags)]).sum())
         self.true += int((flags == 1.0).sum())
         self.false += int((flags == 0.0).sum())
         self.missing += blank
@@ -274,23 +302,28 @@ class _CategoricalStats:
     def __init__(self) -> None:
         self.missing = 0
         self.counts = _Counts()
-        self.distinct = _Distinct()
 
     def add(self, values: np.ndarray) -> np.ndarray:
-        stripped = _stripped(values)
-        present = stripped[stripped != ""]
-        self.missing += len(values) - len(present)
-        counts = present.value_counts(sort=False)
-        self.counts.add(counts)
-        self.distinct.add(counts.index.to_numpy(dtype=object))
-        return stripped.to_numpy(dtype=object)
+        codes, uniques = pd.factorize(values)
+        originals = [str(value) for value in uniques]
+        keys = [value.strip() for value in originals]
+        numbers = np.bincount(codes[codes >= 0], minlength=len(uniques)).tolist()
+        if keys == originals:
+            merged = dict(zip(keys, numbers, strict=True))
+        else:
+            merged = {}
+            for key, number in zip(keys, numbers, strict=True):
+                merged[key] = merged.get(key, 0) + number
+        self.missing += merged.pop("", 0)
+        self.counts.add(merged)
+        return values
 
     def result(self, sample: np.ndarray) -> dict[str, Any]:
-        return {"missing": self.missing, "unique": self.distinct.estimate(), "top": self.counts.top()}
+        return {"missing": self.missing, "unique": self.counts.distinct(), "top": self.counts.top()}
 
     def labels(self, sample: np.ndarray) -> np.ndarray:
         codes = _codes(sample)
-        codes[sample == ""] = -1
+        codes[is_missing(sample)] = -1
         return codes
 
     def correlation(self, sample: np.ndarray, labels: np.ndarray) -> float | None:
@@ -303,26 +336,23 @@ class _TextStats:
         self.words_per_row = [math.inf, -math.inf]
         self.word_length = [math.inf, -math.inf]
         self.counts = _Counts()
-        self.distinct = _Distinct()
 
     def add(self, values: np.ndarray) -> np.ndarray:
-        tokens = pd.Series(values, dtype=object).str.split()
-        per_row = tokens.map(len).to_numpy(dtype=np.int64)
-        self.words += int(per_row.sum())
+        text = "\n".join(values)
+        counts = Counter(text.split())
+        per_row = _words_per_line(text, len(values))
+        self.words += counts.total()
         self.words_per_row = [
             min(self.words_per_row[0], per_row.min()),
             max(self.words_per_row[1], per_row.max()),
         ]
-        words = tokens.explode().dropna()
-        if len(words):
-            lengths = words.str.len()
+        if counts:
+            lengths = [len(word) for word in counts]
             self.word_length = [
-                min(self.word_length[0], lengths.min()),
-                max(self.word_length[1], lengths.max()),
+                min(self.word_length[0], min(lengths)),
+                max(self.word_length[1], max(lengths)),
             ]
-            counts = words.value_counts(sort=False)
             self.counts.add(counts)
-            self.distinct.add(counts.index.to_numpy(dtype=object))
         return values
 
     def result(self, sample: np.ndarray) -> dict[str, Any]:
@@ -331,16 +361,15 @@ class _TextStats:
 
         return {
             "words": self.words,
-            "uniqueWords": self.distinct.estimate(),
+            "uniqueWords": self.counts.distinct(),
             "wordsPerRow": span(self.words_per_row),
             "wordLength": span(self.word_length),
             "topWords": self.counts.top(),
         }
 
     def labels(self, sample: np.ndarray) -> np.ndarray:
-        stripped = _stripped(sample).to_numpy(dtype=object)
-        codes = _codes(stripped)
-        codes[stripped == ""] = -1
+        codes = _codes(sample)
+        codes[is_missing(sample)] = -1
         return codes
 
     def correlation(self, sample: np.ndarray, labels: np.ndarray) -> float | None:
