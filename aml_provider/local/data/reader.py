@@ -273,20 +273,24 @@ class _Lines:
         """
         is_comma = self.bytes == ord(",")
         is_quote = self.bytes == ord('"')
-        quotes = np.add.reduceat(is_quote, self.starts, dtype=np.int64)
+        quotes = self.per_line(is_quote)
         if quotes.any():
             parity = np.bitwise_xor.accumulate(is_quote.view(np.uint8))
             at_line_start = np.concatenate(([0], parity))[self.starts]
             is_comma &= parity == np.repeat(at_line_start, self.sizes)
-        commas = np.add.reduceat(is_comma, self.starts, dtype=np.int64)
-        returns = np.add.reduceat(self.bytes == ord("\r"), self.starts, dtype=np.int64)
-        counts = np.where(returns > self.trailing_returns, -1, commas + 1)
+        returns = self.per_line(self.bytes == ord("\r"))
+        counts = np.where(returns > self.trailing_returns, -1, self.per_line(is_comma) + 1)
         for i in np.flatnonzero((quotes % 2 == 1) & selected & (counts >= 0)):
             try:
                 counts[i] = len(next(csv.reader([self.text(int(i))], strict=True)))
             except csv.Error:
                 counts[i] = -1
         return counts
+
+    def per_line(self, marks: np.ndarray) -> np.ndarray:
+        """How many of the marked bytes each line holds."""
+        bounds = np.concatenate((self.starts, [len(self.bytes)]))
+        return np.diff(np.searchsorted(np.flatnonzero(marks), bounds))
 
     def keep(self, mask: np.ndarray) -> bytes:
         """The bytes of the lines in `mask` (with their line ends)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections import Counter
+from itertools import chain
 from operator import itemgetter
 from typing import Any
 
@@ -173,7 +174,7 @@ def _mutual_information(codes: np.ndarray, labels: np.ndarray) -> float | None:
 
 
 def _codes(values: np.ndarray) -> np.ndarray:
-    return np.unique(values, return_inverse=True)[1].reshape(-1)  # type: ignore[no-any-return]
+    return pd.factorize(values)[0]
 
 
 def _bin_codes(numbers: np.ndarray) -> np.ndarray:
@@ -213,7 +214,7 @@ class _NumericStats:
         self.invalid += len(values) - len(valid) - blank
         if len(valid):
             self._merge(valid)
-            self.distinct.add(np.unique(valid))
+            self.distinct.add(pd.unique(valid))
         return numbers
 
     def _merge(self, valid: np.ndarray) -> None:
@@ -374,11 +375,14 @@ class _TextStats:
 
     def correlation(self, sample: np.ndarray, labels: np.ndarray) -> float | None:
         """The largest mutual information between the target and the presence of one of the top words."""
-        words = pd.Series(sample, dtype=object).str.split().explode()
+        tokens = [str(value).split() for value in sample]
+        rows = np.repeat(np.arange(len(tokens)), [len(t) for t in tokens])
+        codes, words = pd.factorize(np.array(list(chain.from_iterable(tokens)), dtype=object))
+        code_of = {word: code for code, word in enumerate(words)}
         scores = []
         for word, _ in self.counts.top():
             present = np.zeros(len(sample), dtype=np.int64)
-            present[words.index[(words == word).to_numpy(dtype=bool)].unique()] = 1
+            present[rows[codes == code_of.get(word, -2)]] = 1
             score = _mutual_information(present, labels)
             if score is not None:
                 scores.append(score)
