@@ -168,6 +168,8 @@ class Endpoints:
             except Exception:
                 logger.exception("Cannot load the predictor of MLModel %s", model_id)
                 status = "FAILED"
+            if self._stopped.is_set():
+                return
             info = {**model.document["EndpointInfo"], "EndpointStatus": status}
             if self.store.update("MLModel", model_id, {"EndpointInfo": info}, when=_still_mounting) is None:
                 self._mounted.pop(model_id, None)

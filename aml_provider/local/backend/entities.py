@@ -36,7 +36,11 @@ def new_document(kind: Kind, request: dict[str, Any], caller_arn: str, **members
 
 
 def create(services: Services, kind: Kind, request: dict[str, Any], build: Builder) -> dict[str, Any]:
-    """Create the entity unless its ID exists; a repeat of the same request is answered as the first."""
+    """Create the entity unless its ID exists.
+
+    A repeat of the first request (passwords aside) is answered as the first was, even once the entity
+    has been deleted; any other request with that ID is IdempotentParameterMismatchException.
+    """
     entity_id = request[kind.id_member]
     stored_request = without_passwords(request)
     existing = services.store.get(kind.name, entity_id)
