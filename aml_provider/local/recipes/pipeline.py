@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from itertools import repeat
 from typing import Any
 
@@ -25,15 +25,35 @@ from aml_provider.local.recipes.processors import (
 from aml_provider.local.recipes.recipe import Recipe
 
 MISSING = "__missing__"
-AddFeature = Callable[[str, bool], int]
+_UNSEEN = -2  # column of a token not in the vocabulary
 Triplets = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+class FeatureList:
+    """The features in column order: their names and whether each is a 0/1 indicator."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.indicators: list[bool] = []
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def add(self, name: str, indicator: bool) -> int:
+        self.names.append(name)
+        self.indicators.append(indicator)
+        return len(self.names) - 1
+
+    def keep(self, mask: np.ndarray) -> None:
+        self.names = [name for name, kept in zip(self.names, mask, strict=True) if kept]
+        self.indicators = [flag for flag, kept in zip(self.indicators, mask, strict=True) if kept]
 
 
 class DenseEncoder:
     """All numeric and binary outputs at once: each is one value feature plus a `name=__missing__` indicator."""
 
-    def __init__(self, names: list[str], add: AddFeature) -> None:
-        columns = [(add(name, False), add(f"{name}={MISSING}", True)) for name in names]
+    def __init__(self, names: list[str], features: FeatureList) -> None:
+        columns = [(features.add(name, False), features.add(f"{name}={MISSING}", True)) for name in names]
         self.columns_ = np.array(columns, dtype=np.intp).reshape(-1, 2)  # -1 once dropped by keep()
 
     def encode(self, values: list[np.ndarray]) -> Triplets:
@@ -54,31 +74,46 @@ class DenseEncoder:
         self.columns_ = np.where(self.columns_ >= 0, new_index[self.columns_], -1)
 
 
+class Vocabulary(dict[str, int]):
+    """Value -> feature column (-1: no feature). `.get` leaves unseen values out; `[]` numbers them from
+    `next_column` on and lists them in `added`, so growing costs one lookup per token."""
+
+    def __init__(self, items: dict[str, int]) -> None:
+        super().__init__(items)
+        self.next_column = 0
+        self.added: list[str] = []
+
+    def __missing__(self, token: str) -> int:
+        column = self[token] = self.next_column
+        self.next_column += 1
+        self.added.append(token)
+        return column
+
+
 class BagEncoder:
     """A categorical or token output: one indicator feature per `name=value` seen while growing."""
 
     def __init__(self, name: str) -> None:
         self.name = name
-        #: value -> feature column; -1 for the empty value (no value) and for features dropped by keep()
-        self.vocabulary_: dict[str, int] = {"": -1}
+        #: the empty value (no value) and features dropped by keep() map to -1
+        self.vocabulary_ = Vocabulary({"": -1})
 
-    def encode(self, bag: Bag, grow: bool, add: AddFeature) -> tuple[np.ndarray, np.ndarray]:
-        """Rows and feature columns of the bag's tokens (column -1 for tokens without a feature)."""
-        if grow:
-            self.grow(bag.tokens, add)
-        lookup = map(self.vocabulary_.get, bag.tokens, repeat(-1))
-        return bag.rows, np.fromiter(lookup, dtype=np.intp, count=len(bag.tokens))
-
-    def grow(self, tokens: np.ndarray, add: AddFeature) -> None:
+    def encode(self, bag: Bag, grow: bool, features: FeatureList) -> tuple[np.ndarray, np.ndarray]:
+        """Rows and feature columns of the bag's tokens (a negative column: no feature)."""
         vocabulary = self.vocabulary_
-        for token in dict.fromkeys(tokens.tolist()):
-            if token not in vocabulary:
-                vocabulary[token] = add(f"{self.name}={token}", True)
+        if not grow:
+            lookup = map(vocabulary.get, bag.tokens, repeat(_UNSEEN))
+            return bag.rows, np.fromiter(lookup, dtype=np.intp, count=len(bag.tokens))
+        vocabulary.next_column, vocabulary.added = len(features), []
+        columns = np.fromiter(map(vocabulary.__getitem__, bag.tokens), dtype=np.intp, count=len(bag.tokens))
+        for token in vocabulary.added:
+            features.add(f"{self.name}={token}", True)
+        vocabulary.added = []
+        return bag.rows, columns
 
     def remap(self, new_index: np.ndarray) -> None:
-        self.vocabulary_ = {
-            token: int(new_index[c]) if c >= 0 else -1 for token, c in self.vocabulary_.items()
-        }
+        remapped = {token: int(new_index[c]) if c >= 0 else -1 for token, c in self.vocabulary_.items()}
+        self.vocabulary_ = Vocabulary(remapped)
 
 
 class FeaturePipeline:
@@ -95,12 +130,11 @@ class FeaturePipeline:
         position = {id(node): i for i, node in enumerate(self.nodes)}
         self.inputs = [tuple(position[id(source)] for source in node.inputs) for node in self.nodes]
         self.variables = {kind: self._variables(kind) for kind in (NUMERIC, BINARY)}
-        self.feature_names_: list[str] = []
-        self.indicator_: list[bool] = []  # whether each feature is a 0/1 indicator
+        self.features_ = FeatureList()
         self._indicators = np.zeros(0, dtype=bool)
         dense = [o for o in outputs if o.node.type in (NUMERIC, BINARY)]
         bags = [o for o in outputs if o.node.type not in (NUMERIC, BINARY)]
-        self.dense = DenseEncoder([o.name for o in dense], self._add)
+        self.dense = DenseEncoder([o.name for o in dense], self.features_)
         self.dense_positions = [position[id(o.node)] for o in dense]
         self.bags = [(BagEncoder(o.name), position[id(o.node)]) for o in bags]
         self.fitted_ = not any(node.learns for node in self.nodes)
@@ -112,10 +146,10 @@ class FeaturePipeline:
 
     @property
     def n_features(self) -> int:
-        return len(self.feature_names_)
+        return len(self.features_)
 
     def feature_names(self) -> list[str]:
-        return list(self.feature_names_)
+        return list(self.features_.names)
 
     def fit(self, statistics: dict[str, Any]) -> None:
         """Learn quantile-bin edges and normalisation from training statistics (statistics.json)."""
@@ -133,7 +167,7 @@ class FeaturePipeline:
         size = len(next(iter(columns.values()))) if columns else 1
         values = self._compute(columns, size)
         rows, cols, data = self.dense.encode([values[i].values for i in self.dense_positions])
-        encoded = [encoder.encode(_bag(values[i]), grow, self._add) for encoder, i in self.bags]
+        encoded = [encoder.encode(_bag(values[i]), grow, self.features_) for encoder, i in self.bags]
         rows = np.concatenate([rows, *(part[0] for part in encoded)])
         cols = np.concatenate([cols, *(part[1] for part in encoded)])
         data = np.concatenate([data, np.ones(len(rows) - len(data))])
@@ -149,8 +183,8 @@ class FeaturePipeline:
         self.dense.remap(new_index)
         for encoder, _ in self.bags:
             encoder.remap(new_index)
-        self.feature_names_ = [name for name, kept in zip(self.feature_names_, mask, strict=True) if kept]
-        self.indicator_ = [flag for flag, kept in zip(self.indicator_, mask, strict=True) if kept]
+        self.features_.keep(mask)
+        self._indicators = np.asarray(self.features_.indicators, dtype=bool)
 
     def _matrix(self, rows: np.ndarray, cols: np.ndarray, data: np.ndarray, size: int) -> sp.csr_matrix:
         """CSR matrix of the entries; an indicator set twice in a row (a repeated token) is still 1."""
@@ -163,15 +197,10 @@ class FeaturePipeline:
         return matrix
 
     def _indicator_mask(self) -> np.ndarray:
-        """`indicator_` as a numpy mask, rebuilt only when features changed."""
-        if len(self._indicators) != len(self.indicator_):
-            self._indicators = np.asarray(self.indicator_, dtype=bool)
+        """Which features are indicators, as a numpy mask rebuilt only when features changed."""
+        if len(self._indicators) != len(self.features_):
+            self._indicators = np.asarray(self.features_.indicators, dtype=bool)
         return self._indicators
-
-    def _add(self, name: str, indicator: bool) -> int:
-        self.feature_names_.append(name)
-        self.indicator_.append(indicator)
-        return len(self.feature_names_) - 1
 
     def _variables(self, kind: str) -> list[int]:
         return [i for i, node in enumerate(self.nodes) if isinstance(node, Variable) and node.type == kind]
