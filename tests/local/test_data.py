@@ -207,6 +207,30 @@ def test_parse_numeric() -> None:
     assert parsed.dtype == np.float64
 
 
+def test_short_and_long_inputs_parse_alike() -> None:
+    tricky = [
+        "1",
+        " 2.5 ",
+        "",
+        "x",
+        "inf",
+        "-Infinity",
+        "1e3",
+        "NaN",
+        None,
+        "-0",
+        "0x10",
+        "1,000",
+        "+4",
+        ".5",
+        "5.",
+    ]
+    tricky += ["1_000", "\u0663", "1e", "--1", "1 2", "\u00a01", "True", " YES", "f ", "0"]
+    for parse in (parse_numeric, parse_binary, is_missing):
+        short, long = parse(tricky), parse(tricky * 10)[: len(tricky)]
+        np.testing.assert_array_equal(short, long, err_msg=parse.__name__)
+
+
 def test_parse_binary_spellings() -> None:
     positives = ["1", "y", "yes", "t", "true", " TRUE ", "Yes"]
     negatives = ["0", "n", "no", "f", "false", " FaLSe ", "N"]

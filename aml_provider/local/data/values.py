@@ -1,7 +1,11 @@
-"""Parsing raw CSV values of NUMERIC and BINARY attributes, vectorised over whole columns."""
+"""Parsing raw CSV values of NUMERIC and BINARY attributes, vectorised over whole columns.
+
+Short inputs (e.g. one real-time Predict record) take a plain-Python path with the same results.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -12,15 +16,8 @@ _BINARY = {
     **dict.fromkeys(("1", "y", "yes", "t", "true"), 1.0),
     **dict.fromkeys(("0", "n", "no", "f", "false"), 0.0),
 }
-
-
-def _per_distinct(
-    values: Iterable[object], convert: Callable[[str], Any], missing: Any, dtype: Any
-) -> np.ndarray:
-    """Apply `convert` once per distinct value (None gets `missing`): fast on columns with few values."""
-    codes, uniques = pd.factorize(pd.Series(np.asarray(values, dtype=object), dtype=object))
-    table = np.array([convert(str(u)) for u in uniques] + [missing], dtype=dtype)
-    return table[codes]  # type: ignore[no-any-return]
+#: Inputs up to this length are parsed value by value, without pandas' per-call overhead.
+_SHORT = 32
 
 
 def is_missing(values: Iterable[object]) -> np.ndarray:
@@ -30,11 +27,42 @@ def is_missing(values: Iterable[object]) -> np.ndarray:
 
 def parse_numeric(values: Iterable[object]) -> np.ndarray:
     """Float64 array of the values; nan where missing or not a finite number."""
-    column = pd.Series(np.asarray(values, dtype=object), dtype=object)
-    parsed = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    array = np.asarray(values, dtype=object).reshape(-1)
+    if len(array) <= _SHORT:
+        return np.array([_number(v) for v in array], dtype=np.float64)
+    parsed = pd.to_numeric(pd.Series(array, dtype=object), errors="coerce").to_numpy(
+        np.float64, na_value=np.nan
+    )
     return np.where(np.isfinite(parsed), parsed, np.nan)
 
 
 def parse_binary(values: Iterable[object]) -> np.ndarray:
     """1.0 for 1/y/yes/t/true, 0.0 for 0/n/no/f/false (any case, spaces ignored), nan otherwise."""
     return _per_distinct(values, lambda v: _BINARY.get(v.strip().lower(), np.nan), np.nan, np.float64)
+
+
+def _number(value: object) -> float:
+    """One value as `pandas.to_numeric` reads it: a finite decimal number, else nan."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        number = float(value)
+    else:
+        text = str(value) if value is not None else ""
+        if not text.isascii() or "_" in text:
+            return math.nan
+        try:
+            number = float(text)
+        except ValueError:
+            return math.nan
+    return number if math.isfinite(number) else math.nan
+
+
+def _per_distinct(
+    values: Iterable[object], convert: Callable[[str], Any], missing: Any, dtype: Any
+) -> np.ndarray:
+    """Apply `convert` once per distinct value (None gets `missing`): fast on columns with few values."""
+    array = np.asarray(values, dtype=object).reshape(-1)
+    if len(array) <= _SHORT:
+        return np.array([missing if v is None else convert(str(v)) for v in array], dtype=dtype)
+    codes, uniques = pd.factorize(pd.Series(array, dtype=object))
+    table = np.array([convert(str(u)) for u in uniques] + [missing], dtype=dtype)
+    return table[codes]  # type: ignore[no-any-return]
