@@ -36,18 +36,25 @@ def result_lines(
     leading: Sequence[np.ndarray] = (),
 ) -> list[str]:
     """One CSV line per scored row: leading text columns (tag, trueLabel), then bestAnswer/scores."""
+    columns = [csv_column(column) for column in leading]
     if model_type == BINARY:
-        best = np.where(scores >= score_threshold, "1", "0")
-        values = [f"{b},{s}" for b, s in zip(best, format_scores(scores), strict=True)]
+        columns.append(np.where(scores >= score_threshold, "1", "0").tolist())
+        columns.append(format_scores(scores))
     elif model_type == MULTICLASS:
-        width = scores.shape[1]
-        flat = format_scores(scores)
-        values = [",".join(flat[i : i + width]) for i in range(0, len(flat), width)]
+        flat, width = format_scores(scores), scores.shape[1]
+        columns.extend(flat[i::width] for i in range(width))
     else:
-        values = format_scores(scores)
-    for column in reversed(leading):
-        values = [f"{csv_field(v)},{rest}" for v, rest in zip(column.tolist(), values, strict=True)]
-    return values
+        columns.append(format_scores(scores))
+    return list(map(",".join, zip(*columns, strict=True)))
+
+
+def csv_column(values: np.ndarray) -> list[str]:
+    """A column of CSV fields; values are quoted only when they hold a comma, quote or line break."""
+    texts = [str(value) for value in values.tolist()]
+    joined = "".join(texts)
+    if any(c in joined for c in ',"\n\r'):
+        return [csv_field(text) for text in texts]
+    return texts
 
 
 def csv_field(value: object) -> str:
@@ -120,7 +127,7 @@ class BatchOutput:
         handle = self._open.get(source.uri)
         if handle is None:
             path = self.workdir / f"{len(self._paths):06d}-{source.name}.gz"
-            handle = gzip.open(path, "wt", encoding="utf-8", newline="\n", compresslevel=6)  # noqa: SIM115
+            handle = gzip.open(path, "wt", encoding="utf-8", newline="\n", compresslevel=3)  # noqa: SIM115
             handle.write(self.header + "\n")
             self._open[source.uri] = handle
             self._paths[source.uri] = path

@@ -1,0 +1,458 @@
+"""Benchmark: training, batch prediction and Predict on 1,000,000-row data sets, against scikit-learn.
+
+The service runs in its own process (LocalAml) against a moto S3 server; everything goes over HTTP with
+boto3. For each model type it trains with the default recipe, evaluates on 200,000 held-out rows and
+batch-predicts the 1,000,000 training rows; scikit-learn's SGD of the same loss is fitted on the same
+features (the trained model's own FeaturePipeline) with the same number of passes. Predict latency is
+measured at 200 requests/s from this process, then 1,000 requests/s from two client processes.
+
+    .venv/bin/python -m tests.benchmarks.bench_learning [rows]
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from moto.server import ThreadedMotoServer
+from sklearn.linear_model import SGDClassifier, SGDRegressor
+from sklearn.metrics import f1_score, mean_squared_error, roc_auc_score
+
+from aml_provider.local.jobs.training import load_trained_model
+
+ROWS = 1_000_000
+HELD_OUT_ROWS = 200_000
+PASSES = 10
+KEYS = {"AWS_ACCESS_KEY_ID": "AKIABENCHMARK0000001", "AWS_SECRET_ACCESS_KEY": "benchmark-secret"}
+TARGET_TYPE = {"BINARY": "BINARY", "MULTICLASS": "CATEGORICAL", "REGRESSION": "NUMERIC"}
+METRIC = {"BINARY": "BinaryAUC", "MULTICLASS": "MulticlassAvgFScore", "REGRESSION": "RegressionRMSE"}
+LAUNCHER = """
+import sys
+from pathlib import Path
+from aml_provider.local import LocalAml
+data_dir, s3, port, rate, key, secret = sys.argv[1:]
+with LocalAml(data_dir=Path(data_dir), s3_endpoint_url=s3, port=int(port), access_keys={key: secret},
+              predict_requests_per_second=int(rate)):
+    print("ready", flush=True)
+    sys.stdin.read()
+"""
+
+
+# --- data -------------------------------------------------------------------------------------------------
+
+
+def generate(model_type: str, rows: int, seed: int) -> pd.DataFrame:
+    """Six numbers and two categories; the target depends on some of them, partly non-linearly."""
+    rng = np.random.default_rng(seed)
+    numbers = rng.normal(size=(rows, 6))
+    city = rng.integers(0, 40, rows)
+    plan = rng.integers(0, 4, rows)
+    signal = numbers[:, 0] - 0.7 * numbers[:, 1] + 0.5 * numbers[:, 2] ** 2 + 0.05 * (city % 7) - 0.3 * plan
+    frame = pd.DataFrame(np.round(numbers, 4), columns=[f"n{i}" for i in range(6)])
+    frame["city"] = np.char.add("city", city.astype(str))
+    frame["plan"] = np.char.add("plan", plan.astype(str))
+    if model_type == "BINARY":
+        frame["target"] = (rng.random(rows) < 1 / (1 + np.exp(-signal))).astype(int)
+    elif model_type == "MULTICLASS":
+        scores = np.c_[signal, -signal, numbers[:, 3], numbers[:, 4] - numbers[:, 5], 0.5 * numbers[:, 1]]
+        frame["target"] = np.char.add(
+            "class", (scores + rng.gumbel(size=scores.shape)).argmax(axis=1).astype(str)
+        )
+    else:
+        frame["target"] = np.round(10 * signal + 3 * rng.normal(size=rows) + 100, 3)
+    frame.insert(0, "id", np.char.add("r", np.arange(rows).astype(str)))
+    return frame
+
+
+def schema(frame: pd.DataFrame, model_type: str) -> str:
+    types = {
+        "id": "CATEGORICAL",
+        "city": "CATEGORICAL",
+        "plan": "CATEGORICAL",
+        "target": TARGET_TYPE[model_type],
+    }
+    attributes = [{"attributeName": n, "attributeType": types.get(n, "NUMERIC")} for n in frame.columns]
+    return json.dumps(
+        {
+            "version": "1.0",
+            "rowId": "id",
+            "targetAttributeName": "target",
+            "dataFormat": "CSV",
+            "dataFileContainsHeader": True,
+            "attributes": attributes,
+        }
+    )
+
+
+# --- service ----------------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_service(data_dir: Path, s3_endpoint: str, rate: int) -> tuple[subprocess.Popen[str], str]:
+    port = free_port()
+    args = [str(data_dir), s3_endpoint, str(port), str(rate), *KEYS.values()]
+    process = subprocess.Popen(
+        [sys.executable, "-c", LAUNCHER, *args],
+        env={**os.environ, **KEYS},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    if process.stdout.readline().strip() != "ready":
+        raise RuntimeError("the service did not start")
+    return process, f"http://127.0.0.1:{port}"
+
+
+def client(service: str, endpoint: str) -> Any:
+    return boto3.session.Session().client(
+        service,  # type: ignore[call-overload]
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=KEYS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=KEYS["AWS_SECRET_ACCESS_KEY"],
+    )
+
+
+def wait(ml: Any, kind: str, entity_id: str) -> dict[str, Any]:
+    get = {"DataSource": ml.get_data_source, "MLModel": ml.get_ml_model}.get(kind)
+    get = get or {"Evaluation": ml.get_evaluation, "BatchPrediction": ml.get_batch_prediction}[kind]
+    while (entity := get(**{f"{kind}Id": entity_id}))["Status"] not in ("COMPLETED", "FAILED"):
+        time.sleep(0.2)
+    if entity["Status"] != "COMPLETED":
+        raise SystemExit(f"{kind} {entity_id} FAILED: {entity.get('Message')}")
+    return entity  # type: ignore[no-any-return]
+
+
+class PeakMemory:
+    """Samples a process's resident memory (VmRSS) in the background; `peak` is the largest seen."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.peak, self._stop = pid, 0, threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.05):
+            for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    self.peak = max(self.peak, int(line.split()[1]) * 1024)
+
+
+# --- one model type ---------------------------------------------------------------------------------------
+
+
+def learner_seconds(log: str) -> float:
+    """Seconds from the end of feature caching to the chosen learner, from the training log's timestamps."""
+    stamps = {}
+    for line in log.splitlines():
+        for key in ("features:", "best learner:"):
+            if f" {key}" in line:
+                stamps[key] = datetime.fromisoformat(line.split()[0].replace("Z", "+00:00"))
+    return (stamps["best learner:"] - stamps["features:"]).total_seconds()
+
+
+def run_model_type(
+    model_type: str, rows: int, ml: Any, s3: Any, data_dir: Path, service_pid: int, results: dict[str, Any]
+) -> None:
+    train, held_out = generate(model_type, rows, 1), generate(model_type, HELD_OUT_ROWS, 2)
+    text = schema(train, model_type)
+    ids = {}
+    for name, frame in (("train", train), ("held-out", held_out)):
+        key = f"{model_type.lower()}/{name}.csv"
+        s3.put_object(Bucket="aml-bench", Key=key, Body=frame.to_csv(index=False).encode())
+        ids[name] = f"ds-{model_type.lower()}-{name}"
+        ml.create_data_source_from_s3(
+            DataSourceId=ids[name],
+            DataSpec={"DataLocationS3": f"s3://aml-bench/{key}", "DataSchema": text},
+            ComputeStatistics=True,
+        )
+    for data_source_id in ids.values():
+        wait(ml, "DataSource", data_source_id)
+    model_id = f"ml-{model_type.lower()}"
+    with PeakMemory(service_pid) as memory:
+        ml.create_ml_model(
+            MLModelId=model_id,
+            MLModelType=model_type,
+            TrainingDataSourceId=ids["train"],
+            Parameters={"sgd.maxPasses": str(PASSES), "sgd.shuffleType": "auto"},
+        )
+        model = wait(ml, "MLModel", model_id)
+    with urllib.request.urlopen(model["LogUri"]) as response:
+        log = response.read().decode()
+    ml.create_evaluation(
+        EvaluationId=f"ev-{model_id}", MLModelId=model_id, EvaluationDataSourceId=ids["held-out"]
+    )
+    ours = float(
+        wait(ml, "Evaluation", f"ev-{model_id}")["PerformanceMetrics"]["Properties"][METRIC[model_type]]
+    )
+    batch_id = f"bp-{model_id}"
+    ml.create_batch_prediction(
+        BatchPredictionId=batch_id,
+        MLModelId=model_id,
+        BatchPredictionDataSourceId=ids["train"],
+        OutputUri=f"s3://aml-bench/{model_type.lower()}/output/",
+    )
+    batch = wait(ml, "BatchPrediction", batch_id)
+    batch_seconds = (batch["FinishedAt"] - batch["StartedAt"]).total_seconds()
+    assert batch["TotalRecordCount"] == rows, batch["TotalRecordCount"]
+    reference_seconds, reference = scikit_learn(
+        model_type, data_dir / "artifacts" / "MLModel" / model_id, train, held_out
+    )
+    results[model_type] = {
+        "learner_seconds": learner_seconds(log),
+        "job_seconds": (model["FinishedAt"] - model["StartedAt"]).total_seconds(),
+        "reference_seconds": reference_seconds,
+        "metric": ours,
+        "reference_metric": reference,
+        "peak_memory": memory.peak,
+        "batch_rows_per_minute": rows / max(batch_seconds, 1e-9) * 60,
+        "passes": re.findall(r"total-passes=(\d+)", log)[0],
+    }
+    print(f"{model_type}: {json.dumps(results[model_type])}", flush=True)
+
+
+def scikit_learn(
+    model_type: str, model_dir: Path, train: pd.DataFrame, held_out: pd.DataFrame
+) -> tuple[float, float]:
+    """Seconds to fit scikit-learn's SGD of the same loss on the model's own features, and its metric."""
+    pipeline = load_trained_model(model_dir).pipeline
+
+    def features(frame: pd.DataFrame) -> sp.csr_matrix:
+        parts = []
+        for start in range(0, len(frame), 100_000):
+            part = frame.iloc[start : start + 100_000]
+            parts.append(
+                pipeline.transform({c: part[c].astype(str).to_numpy(dtype=object) for c in part.columns})
+            )
+        return sp.vstack(parts, format="csr")
+
+    x_train, x_test = features(train), features(held_out)
+    y_train, y_test = train["target"].to_numpy(), held_out["target"].to_numpy()
+    estimator: Any
+    if model_type == "REGRESSION":
+        estimator = SGDRegressor(alpha=1e-6, max_iter=PASSES, tol=None, random_state=0)
+    else:
+        estimator = SGDClassifier(loss="log_loss", alpha=1e-6, max_iter=PASSES, tol=None, random_state=0)
+    start = time.perf_counter()
+    estimator.fit(x_train, y_train)
+    seconds = time.perf_counter() - start
+    if model_type == "BINARY":
+        return seconds, float(roc_auc_score(y_test, estimator.predict_proba(x_test)[:, 1]))
+    if model_type == "MULTICLASS":
+        return seconds, float(f1_score(y_test, estimator.predict(x_test), average="macro"))
+    return seconds, float(mean_squared_error(y_test, estimator.predict(x_test)) ** 0.5)
+
+
+# --- Predict ----------------------------------------------------------------------------------------------
+
+
+def paced(call: Callable[[], None], rate: float, seconds: float) -> tuple[list[float], int]:
+    """Call `call` at `rate` per second for `seconds`; latencies (s) of successes and the error count."""
+    latencies, errors = [], 0
+    start = time.perf_counter()
+    for i in range(int(rate * seconds)):
+        delay = start + i / rate - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        began = time.perf_counter()
+        try:
+            call()
+            latencies.append(time.perf_counter() - began)
+        except Exception:
+            errors += 1
+    return latencies, errors
+
+
+def predict_driver(
+    endpoint: str, model_id: str, record: dict[str, str], rate: float, seconds: float, out: Any
+) -> None:
+    """A client process: a few threads, each with its own boto3 client, sharing `rate` requests/s."""
+    threads, results = 4, []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        ml = client("machinelearning", endpoint)
+        found = paced(
+            lambda: ml.predict(MLModelId=model_id, Record=record, PredictEndpoint=endpoint),
+            rate / threads,
+            seconds,
+        )
+        with lock:
+            results.append(found)
+
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    out.put(([x for r in results for x in r[0]], sum(r[1] for r in results)))
+
+
+def predict_latency(ml: Any, endpoint: str, model_id: str, record: dict[str, str]) -> dict[str, float]:
+    ml.create_realtime_endpoint(MLModelId=model_id)
+    while ml.get_ml_model(MLModelId=model_id)["EndpointInfo"]["EndpointStatus"] != "READY":
+        time.sleep(0.1)
+    for _ in range(200):  # warm up
+        ml.predict(MLModelId=model_id, Record=record, PredictEndpoint=endpoint)
+    latencies, errors = paced(
+        lambda: ml.predict(MLModelId=model_id, Record=record, PredictEndpoint=endpoint), 200, 10
+    )
+    p99_200 = float(np.percentile(latencies, 99))
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    seconds = 10.0
+    drivers = [
+        context.Process(target=predict_driver, args=(endpoint, model_id, record, 500, seconds, queue))
+        for _ in range(2)
+    ]
+    start = time.perf_counter()
+    for driver in drivers:
+        driver.start()
+    found = [queue.get() for _ in drivers]
+    elapsed = time.perf_counter() - start
+    for driver in drivers:
+        driver.join()
+    all_latencies = [x for f in found for x in f[0]]
+    return {
+        "p99_200": p99_200,
+        "errors_200": errors,
+        "rate_1000": len(all_latencies) / max(elapsed - 2.0, seconds),  # process start-up excluded
+        "p99_1000": float(np.percentile(all_latencies, 99)),
+        "errors_1000": sum(f[1] for f in found),
+    }
+
+
+# --- report -----------------------------------------------------------------------------------------------
+
+
+def report(results: dict[str, Any], predict: dict[str, float]) -> None:
+    rows: list[tuple[str, str, str, bool]] = []
+    for model_type, r in results.items():
+        ratio = r["learner_seconds"] / r["reference_seconds"]
+        rows.append(
+            (
+                f"{model_type} training time (SGD, {r['passes']} passes) vs scikit-learn",
+                f"{r['learner_seconds']:.1f} s / {r['reference_seconds']:.1f} s = {ratio:.2f}x",
+                "<= 1.0x",
+                ratio <= 1.0,
+            )
+        )
+        rows.append(
+            (
+                f"{model_type} whole training job (read, features, cache, SGD, save)",
+                f"{r['job_seconds']:.1f} s = {r['job_seconds'] / r['reference_seconds']:.2f}x",
+                "info",
+                True,
+            )
+        )
+        worse = (
+            r["reference_metric"] - r["metric"]
+            if model_type != "REGRESSION"
+            else r["metric"] - r["reference_metric"]
+        )
+        if model_type == "REGRESSION":
+            worse /= r["reference_metric"]
+        rows.append(
+            (
+                f"{model_type} {METRIC[model_type]} vs scikit-learn",
+                f"{r['metric']:.4f} vs {r['reference_metric']:.4f} (worse by {worse:+.4f})",
+                "<= 0.005 worse" + (" (relative)" if model_type == "REGRESSION" else ""),
+                worse <= 0.005,
+            )
+        )
+        rows.append(
+            (
+                f"{model_type} peak service memory while training",
+                f"{r['peak_memory'] / 2**20:.0f} MiB",
+                "< 1024 MiB",
+                r["peak_memory"] < 2**30,
+            )
+        )
+        rows.append(
+            (
+                f"{model_type} batch prediction",
+                f"{r['batch_rows_per_minute'] / 1e6:.2f} M rows/min",
+                ">= 3 M rows/min",
+                r["batch_rows_per_minute"] >= 3e6,
+            )
+        )
+    rows.append(
+        (
+            "Predict p99 at 200 requests/s (client-side, boto3)",
+            f"{predict['p99_200'] * 1000:.2f} ms, {predict['errors_200']:.0f} errors",
+            "< 5 ms",
+            predict["p99_200"] < 0.005 and predict["errors_200"] == 0,
+        )
+    )
+    rows.append(
+        (
+            "Predict 1,000 requests/s from 2 client processes",
+            f"{predict['rate_1000']:.0f}/s, p99 {predict['p99_1000'] * 1000:.2f} ms, {predict['errors_1000']:.0f} errors",
+            ">= 1000/s sustained",
+            predict["rate_1000"] >= 990 and predict["errors_1000"] == 0,
+        )
+    )
+    width = max(len(r[0]) for r in rows) + 2
+    print(f"\n{'measure':<{width}}{'measured':<58}{'target':<24}result")
+    for name, measured, target, met in rows:
+        print(f"{name:<{width}}{measured:<58}{target:<24}{'met' if met else 'MISSED'}")
+
+
+def main(rows: int = ROWS) -> None:
+    with tempfile.TemporaryDirectory(prefix="aml-bench-learning-") as tmp:
+        s3_server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        s3_server.start()
+        host, port = s3_server.get_host_and_port()
+        s3_endpoint = f"http://{host}:{port}"
+        s3 = client("s3", s3_endpoint)
+        s3.create_bucket(Bucket="aml-bench")
+        data_dir = Path(tmp) / "service"
+        service, endpoint = start_service(data_dir, s3_endpoint, rate=2000)
+        try:
+            ml = client("machinelearning", endpoint)
+            results: dict[str, Any] = {}
+            for model_type in ("BINARY", "MULTICLASS", "REGRESSION"):
+                run_model_type(model_type, rows, ml, s3, data_dir, service.pid, results)
+            sample = generate("BINARY", 1, 3).drop(columns=["id", "target"]).iloc[0]
+            record = {name: str(value) for name, value in sample.items()}
+            predict = predict_latency(ml, endpoint, "ml-binary", record)
+        finally:
+            assert service.stdin is not None
+            service.stdin.close()
+            service.wait(timeout=60)
+            s3_server.stop()
+        report(results, predict)
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else ROWS)
