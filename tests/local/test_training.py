@@ -466,3 +466,44 @@ def test_model_larger_than_its_size_cap_is_pruned(ml: Any, s3: Any, bucket: str,
         MLModelId=model_id, Record={"x0": "2.5", "code": "code1"}, PredictEndpoint=aml.endpoint_url
     )
     assert positive["Prediction"]["predictedLabel"] == "1"
+
+
+def test_recipe_from_s3_is_used(ml: Any, s3: Any, bucket: str) -> None:
+    frame, location = small_binary(s3, bucket)
+    data_source_id = create_data_source(ml, location, schema_of(frame, "BINARY"), None)
+    recipe = json.dumps({"groups": {}, "assignments": {}, "outputs": ["quantile_bin('x0', 10)"]})
+    recipe_uri = put_text(s3, bucket, f"{unique_id('recipe')}/recipe.json", recipe)
+    model_id = unique_id("ml")
+    ml.create_ml_model(
+        MLModelId=model_id, MLModelType="BINARY", TrainingDataSourceId=data_source_id, RecipeUri=recipe_uri
+    )
+    model = wait_for(ml, "MLModel", model_id)
+    assert model["Status"] == "COMPLETED", model.get("Message")
+    assert ml.get_ml_model(MLModelId=model_id, Verbose=True)["Recipe"] == recipe
+
+
+def test_batch_output_has_a_blank_line_for_each_malformed_observation(ml: Any, s3: Any, bucket: str) -> None:
+    frame, _ = small_binary(s3, bucket, rows=20)
+    lines = frame.to_csv(index=False).splitlines()
+    lines[3] = "r2,1.5,0,extra"  # data line 2 (0-based) has a value too many
+    lines.append("r20,oops")  # the last observation has too few
+    location = put_text(s3, bucket, f"{unique_id('bad')}/data.csv", "\n".join(lines) + "\n")
+    train_id = create_data_source(ml, location, schema_of(frame, "BINARY"), None)
+    model_id, batch_id = unique_id("ml"), unique_id("bp")
+    ml.create_ml_model(MLModelId=model_id, MLModelType="BINARY", TrainingDataSourceId=train_id)
+    output_uri = f"s3://{bucket}/{unique_id('out')}/"
+    ml.create_batch_prediction(
+        BatchPredictionId=batch_id,
+        MLModelId=model_id,
+        BatchPredictionDataSourceId=train_id,
+        OutputUri=output_uri,
+    )
+    batch = wait_for(ml, "BatchPrediction", batch_id)
+    assert batch["Status"] == "COMPLETED", batch.get("Message")
+    assert (batch["TotalRecordCount"], batch["InvalidRecordCount"]) == (21, 2)
+    bucket_name, key = f"{output_uri}batch-prediction/result/{batch_id}-data.csv.gz"[5:].split("/", 1)
+    text = gzip.decompress(s3.get_object(Bucket=bucket_name, Key=key)["Body"].read()).decode()
+    body = text.split("\n")[1:-1]
+    assert len(body) == 21
+    assert [i for i, line in enumerate(body) if line == ""] == [2, 20]
+    assert body[3].startswith("r3,")
