@@ -1,8 +1,9 @@
 """Datasource statistics (statistics.json) in one streaming pass with bounded memory.
 
-Counts, ranges, means and top values are exact (top values and word counts are pruned to the most
-frequent when a column has very many distinct values); distinct counts come from a k-minimum-values
-sketch; quantiles, medians, histograms and target correlations come from a uniform row sample.
+Counts, ranges, means, standard deviations and top values are exact; a column with very many distinct
+values keeps only its most frequent ones and estimates its distinct count with a k-minimum-values sketch
+(numeric distinct counts always use the sketch, exact below 4096). Quantiles, medians, histograms
+(counts scaled to all rows) and target correlations come from a uniform sample of at most 100,000 rows.
 """
 
 from __future__ import annotations

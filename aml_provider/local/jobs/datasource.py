@@ -23,7 +23,11 @@ MAX_LOGGED_PROBLEMS = 20
 
 
 def run_datasource(ctx: JobContext) -> dict[str, Any]:
-    """Read the datasource's data once; write schema.json, files.json and (if asked) statistics.json."""
+    """Read the datasource's data once; write schema.json, files.json and (if asked) statistics.json.
+
+    DataSizeInBytes and NumberOfFiles describe the whole input, also when a DataRearrangement selects
+    part of it; statistics describe the selected rows.
+    """
     fields: dict[str, Any] = {}
     if "RDSData" in ctx.request or "DatabaseInformation" in ctx.request.get("DataSpec", {}):
         location, schema = _stage(ctx)
