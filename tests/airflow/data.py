@@ -19,12 +19,20 @@ SCHEMA = {
 SCHEMA_WITHOUT_TARGET = {key: value for key, value in SCHEMA.items() if key != "targetAttributeName"}
 
 
-def labelled_rows(count: int, seed: int = 7) -> str:
-    """CSV text of a learnable binary problem: label is 1 when x1 + x2 (plus noise) is positive."""
+def labelled_records(count: int, seed: int = 7) -> list[dict[str, object]]:
+    """A learnable binary problem: label is 1 when x1 + x2 (plus a little noise) is positive."""
     rng = np.random.default_rng(seed)
     x1, x2 = rng.normal(size=count), rng.normal(size=count)
     colours = rng.choice(["red", "green", "blue"], size=count)
-    labels = (x1 + x2 + rng.normal(scale=0.3, size=count) > 0).astype(int)
+    labels = x1 + x2 + rng.normal(scale=0.3, size=count) > 0
+    return [
+        {"x1": round(float(a), 4), "x2": round(float(b), 4), "colour": str(c), "label": int(y)}
+        for a, b, c, y in zip(x1, x2, colours, labels, strict=True)
+    ]
+
+
+def labelled_rows(count: int, seed: int = 7) -> str:
+    """The records as CSV text with a header line."""
     lines = ["x1,x2,colour,label"]
-    lines += [f"{a:.4f},{b:.4f},{c},{y}" for a, b, c, y in zip(x1, x2, colours, labels, strict=True)]
+    lines += [",".join(str(value) for value in record.values()) for record in labelled_records(count, seed)]
     return "\n".join(lines) + "\n"

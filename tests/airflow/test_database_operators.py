@@ -1,0 +1,134 @@
+"""Redshift and RDS data source operators in real DAGs, with PostgreSQL and MariaDB standing in."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from aml_provider.hooks import DATA_SOURCE, AmlHook
+from aml_provider.local import LocalAml
+from aml_provider.operators import AmlCreateDataSourceFromRDSOperator, AmlCreateDataSourceFromRedshiftOperator
+from tests.airflow.data import SCHEMA, labelled_records
+from tests.airflow.runner import DagRunner
+from tests.helpers import unique_id
+
+POSTGRES_URL = os.environ.get("AML_TEST_POSTGRES_URL", "postgresql://127.0.0.1:5432/test")
+MYSQL_URL = os.environ.get("AML_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test")
+FAST = {"waiter_delay": 0.5, "waiter_max_attempts": 120}
+SCHEMA_WITHOUT_HEADER = {**SCHEMA, "dataFileContainsHeader": False}
+
+
+@pytest.fixture(scope="module")
+def database_service(aml: LocalAml, aws_connection: str) -> Iterator[str]:
+    """A service on the same S3 whose Redshift and RDS servers are the test databases; its connection id."""
+    with LocalAml(
+        s3_endpoint_url=aml.s3_endpoint_url,
+        redshift_servers={"*": POSTGRES_URL},
+        rds_servers={"*": MYSQL_URL},
+    ) as service:
+        os.environ["AIRFLOW_CONN_AML_DATABASES"] = json.dumps(
+            {
+                "conn_type": "aws",
+                "login": service.access_key_id,
+                "password": service.secret_access_key,
+                "extra": {"region_name": "us-east-1", "endpoint_url": service.endpoint_url},
+            }
+        )
+        os.environ["AIRFLOW_CONN_AML_DB_LOGIN"] = json.dumps(
+            {"conn_type": "generic", "login": "postgres", "password": "database-password-1"}
+        )
+        yield "aml_databases"
+        for name in ("AIRFLOW_CONN_AML_DATABASES", "AIRFLOW_CONN_AML_DB_LOGIN"):
+            os.environ.pop(name, None)
+
+
+def load_table(template: str) -> str:
+    """Create a table of labelled rows in the database `template` names (skip when it is not running)."""
+    url = sa.make_url(template)
+    drivers = {"postgresql": "postgresql+psycopg2", "mysql": "mysql+pymysql"}
+    url = url.set(drivername=drivers[url.drivername], username=url.username or "postgres")
+    table = unique_id("labelled").replace("-", "_")
+    try:
+        with sa.create_engine(url).begin() as connection:
+            connection.exec_driver_sql(
+                f"CREATE TABLE {table} (x1 FLOAT, x2 FLOAT, colour VARCHAR(10), label INTEGER)"
+            )
+            connection.execute(
+                sa.text(f"INSERT INTO {table} VALUES (:x1, :x2, :colour, :label)"), labelled_records(120)
+            )
+    except sa.exc.OperationalError as error:
+        pytest.skip(f"test database not reachable at {template}: {error.orig}")
+    return table
+
+
+def common_arguments(database_service: str, bucket: str, table: str) -> dict[str, Any]:
+    return {
+        "database_name": "test",
+        "select_sql_query": f"SELECT x1, x2, colour, label FROM {table}",
+        "s3_staging_location": f"s3://{bucket}/airflow/{unique_id('staging')}/",
+        "role_arn": "arn:aws:iam::123456789012:role/aml",
+        "db_conn_id": "aml_db_login",
+        "data_schema": SCHEMA_WITHOUT_HEADER,
+        "aws_conn_id": database_service,
+        **FAST,
+    }
+
+
+def test_redshift_and_rds_queries_become_data_sources(
+    dag_runner: DagRunner, database_service: str, bucket: str
+) -> None:
+    redshift_table, rds_table = load_table(POSTGRES_URL), load_table(MYSQL_URL)
+    with dag_runner.dag() as dag:
+        AmlCreateDataSourceFromRedshiftOperator(
+            task_id="redshift",
+            cluster_identifier="warehouse",
+            **common_arguments(database_service, bucket, redshift_table),
+        )
+        AmlCreateDataSourceFromRDSOperator(
+            task_id="rds",
+            instance_identifier="orders-db",
+            resource_role="DataPipelineDefaultResourceRole",
+            service_role="DataPipelineDefaultRole",
+            subnet_id="subnet-0123",
+            security_group_ids=["sg-0123"],
+            deferrable=True,
+            **common_arguments(database_service, bucket, rds_table),
+        )
+    dag_run = dag_runner.run(dag)
+
+    states = dag_runner.states(dag_run)
+    assert set(states.values()) == {"success"}, (states, dag_runner.failure_text())
+    hook = AmlHook(aws_conn_id=database_service)
+    for task_id in ("redshift", "rds"):
+        entity = hook.get(DATA_SOURCE, dag_runner.xcom(dag_run, task_id))
+        assert entity["Status"] == "COMPLETED"
+        assert entity["DataLocationS3"].startswith(f"s3://{bucket}/airflow/staging-")
+    assert (
+        hook.get(DATA_SOURCE, dag_runner.xcom(dag_run, "rds"))["RDSMetadata"]["DatabaseUserName"]
+        == "postgres"
+    )
+
+
+def test_a_failing_query_fails_the_task_with_the_database_message(
+    dag_runner: DagRunner, database_service: str, bucket: str
+) -> None:
+    load_table(POSTGRES_URL)
+    with dag_runner.dag() as dag:
+        AmlCreateDataSourceFromRedshiftOperator(
+            task_id="redshift",
+            cluster_identifier="warehouse",
+            **common_arguments(database_service, bucket, "no_such_table"),
+        )
+    dag_run = dag_runner.run(dag)
+
+    assert dag_runner.states(dag_run) == {"redshift": "failed"}
+    failures = list(
+        AmlHook(aws_conn_id=database_service).describe(DATA_SOURCE, FilterVariable="Status", EQ="FAILED")
+    )
+    assert any(entity["Message"] in dag_runner.failure_text() for entity in failures)
+    assert "no_such_table" in dag_runner.failure_text()
