@@ -13,6 +13,8 @@ import pytest
 import sqlalchemy as sa
 
 from aml_provider.local import LocalAml
+from aml_provider.local.data import DataSourceReader, S3Store
+from aml_provider.local.data.databases import DatabaseQuery, stage_query
 from aml_provider.local.jobs.runner import artifacts_dir
 from tests.helpers import assert_valid_output, put_text, unique_id, wait_for
 
@@ -389,3 +391,24 @@ def test_database_errors_fail_with_the_database_message(databases: LocalAml, buc
     assert data_source["Status"] == "FAILED"
     assert "no_such_table_here" in data_source["Message"]
     assert PASSWORD not in data_source["Message"]
+
+
+def test_large_query_results_are_staged_in_parts_each_with_a_header(s3: Any, bucket: str) -> None:
+    table = load_table(POSTGRES_URL, 3000)
+    store = S3Store(s3)
+    query = DatabaseQuery(
+        POSTGRES_URL, "test", "postgres", PASSWORD, f"SELECT id, age, E'two\\nlines' AS note FROM {table}"
+    )
+    lines: list[str] = []
+    prefix, inferred = stage_query(
+        store, query, f"s3://{bucket}/{unique_id('parts')}", None, lines.append, 10_000
+    )
+    files = store.list(prefix)
+    assert len(files) > 2
+    assert [f.name for f in files] == [f"part-{n:05d}.csv" for n in range(len(files))]
+    assert all(store.read_text(f.uri).startswith("id,age,note\n") for f in files)
+    assert len(lines) == len(files)
+    rows = list(DataSourceReader(store, inferred, files).chunks())
+    assert sum(len(chunk) for chunk in rows) == 3000
+    assert sum(chunk.rejected for chunk in rows) == 0
+    assert {v for chunk in rows for v in chunk.columns["note"]} == {"two lines"}

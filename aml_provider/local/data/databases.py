@@ -29,6 +29,8 @@ from aml_provider.local.errors import JobFailed
 #: A staged part file is closed once it holds this many bytes.
 PART_BYTES = 64 * 1024 * 1024
 FETCH_ROWS = 20_000
+#: Rows written at a time; a part ends after the write that takes it past its size.
+WRITE_ROWS = 1_000
 _DRIVERS = {"postgresql": "postgresql+psycopg2", "postgres": "postgresql+psycopg2", "mysql": "mysql+pymysql"}
 _LINE_BREAKS = re.compile(r"[\r\n]+")
 
@@ -67,6 +69,7 @@ def stage_query(
     staging_uri: str,
     schema: Schema | None,
     log: Callable[[str], None],
+    part_bytes: int = PART_BYTES,
 ) -> tuple[str, Schema]:
     """Run the query, write its rows as CSV parts under `staging_uri`; return that prefix and the schema.
 
@@ -81,7 +84,7 @@ def stage_query(
                 source.query.replace("%", "%%")
             )
             names = list(result.keys())
-            parts = _parts(result.partitions(FETCH_ROWS), names, schema)
+            parts = _parts(result.partitions(FETCH_ROWS), names, schema, part_bytes)
             schema = _upload(s3, prefix, parts, log)
     except sa.exc.SQLAlchemyError as err:
         raise JobFailed(f"The database query failed: {_reason(err, source.password)}") from err
@@ -96,9 +99,9 @@ def _reason(err: sa.exc.SQLAlchemyError, password: str) -> str:
 
 
 def _parts(
-    batches: Iterator[Sequence[Any]], names: list[str], schema: Schema | None
+    batches: Iterator[Sequence[Any]], names: list[str], schema: Schema | None, part_bytes: int
 ) -> Iterator[tuple[bytes, Schema]]:
-    """CSV part files of at most about PART_BYTES each, with the schema they follow."""
+    """CSV part files of about `part_bytes` each (whole fetches), with the schema they follow."""
     buffer, rows_in_part, rows_seen = io.StringIO(), 0, 0
     for batch in batches:
         rows = [[_text(v) for v in row] for row in batch]
@@ -109,13 +112,14 @@ def _parts(
                 f"The query returns {len(names)} columns but the schema has {len(schema.attributes)} attributes; "
                 "make them match."
             )
-        frame = pd.DataFrame(rows, columns=names, dtype=object)
-        frame.to_csv(buffer, header=schema.header and rows_in_part == 0, index=False, lineterminator="\n")
-        rows_in_part += len(rows)
         rows_seen += len(rows)
-        if buffer.tell() >= PART_BYTES:
-            yield buffer.getvalue().encode("utf-8"), schema
-            buffer, rows_in_part = io.StringIO(), 0
+        for start in range(0, len(rows), WRITE_ROWS):
+            frame = pd.DataFrame(rows[start : start + WRITE_ROWS], columns=names, dtype=object)
+            frame.to_csv(buffer, header=schema.header and not rows_in_part, index=False, lineterminator="\n")
+            rows_in_part += len(frame)
+            if buffer.tell() >= part_bytes:
+                yield buffer.getvalue().encode("utf-8"), schema
+                buffer, rows_in_part = io.StringIO(), 0
     if schema is None or not rows_seen:
         raise JobFailed("The database query returned no rows; a datasource needs at least one observation.")
     if rows_in_part:
