@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from aml_provider.hooks import DATA_SOURCE, AmlHook
+from aml_provider.hooks import DATA_SOURCE, ML_MODEL, AmlHook
 from aml_provider.triggers import (
     AmlBatchPredictionCompletedTrigger,
     AmlDataSourceCompletedTrigger,
@@ -113,3 +113,4 @@ def test_trigger_gives_up_after_its_attempts(aws_connection: str, training_csv: 
         "message": "Waiter error: max attempts reached",
         "ml_model_id": ml_model_id,
     }
+    hook.wait_for_completion(ML_MODEL, ml_model_id, waiter_delay=0.2, waiter_max_attempts=300)
