@@ -94,7 +94,12 @@ def start_service(data_dir: Path, s3_endpoint: str) -> tuple[subprocess.Popen[by
     port = free_port()
     command = [sys.executable, "-m", "aml_provider.local.cli", "serve", "--port", str(port)]
     command += ["--data-dir", str(data_dir), "--s3-endpoint", s3_endpoint]
-    command += ["--access-key-id", KEYS["AWS_ACCESS_KEY_ID"], "--secret-access-key", KEYS["AWS_SECRET_ACCESS_KEY"]]
+    command += [
+        "--access-key-id",
+        KEYS["AWS_ACCESS_KEY_ID"],
+        "--secret-access-key",
+        KEYS["AWS_SECRET_ACCESS_KEY"],
+    ]
     process = subprocess.Popen(command, env={**os.environ, **KEYS}, stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -117,7 +122,7 @@ def client(service: str, endpoint: str) -> Any:
     )
 
 
-def run_datasource(endpoint: str, location: str, pid: int) -> tuple[float, dict[str, Any]]:
+def run_datasource(endpoint: str, location: str) -> tuple[float, dict[str, Any]]:
     ml = client("machinelearning", endpoint)
     start = time.perf_counter()
     ml.create_data_source_from_s3(
@@ -138,7 +143,9 @@ def reference(path: Path) -> tuple[float, int]:
         "pandas.read_csv(sys.argv[1])\n"
         "print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)\n"
     )
-    output = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, check=True)
+    output = subprocess.run(
+        [sys.executable, "-c", script, str(path)], capture_output=True, text=True, check=True
+    )
     seconds, peak = output.stdout.split()
     return float(seconds), int(peak)
 
@@ -175,7 +182,7 @@ def main(rows: int = ROWS) -> None:
             service, endpoint = start_service(Path(tmp) / "service", s3_endpoint)
             try:
                 idle = memory(service.pid)["VmRSS"]
-                seconds, entity = run_datasource(endpoint, "s3://aml-bench/customers.csv", service.pid)
+                seconds, entity = run_datasource(endpoint, "s3://aml-bench/customers.csv")
                 peak = memory(service.pid)["VmHWM"]
             finally:
                 service.terminate()
