@@ -366,6 +366,14 @@ def test_reader_keeps_rows_aligned_with_lines_and_rejects_malformed(store: S3Sto
         assert "longer than 102400 bytes" in problems
 
 
+def test_reader_skips_a_byte_order_mark(store: S3Store, bucket: str) -> None:
+    uri = put_text(store.client, bucket, f"{unique_id('bom')}.csv", "\ufeff1,a\n2,b\n")
+    schema = parse_schema(schema_text([("n", "NUMERIC"), ("c", "CATEGORICAL")]))
+    for block_bytes in (1 << 20, 2):
+        columns = read_all(DataSourceReader(store, schema, store.list(uri), block_bytes=block_bytes))[1]
+        assert columns == {"n": ["1", "2"], "c": ["a", "b"]}
+
+
 def test_reader_falls_back_to_the_csv_module_where_pandas_disagrees(store: S3Store, bucket: str) -> None:
     text = '0,a,b\n1, "a,b",c\n2,"x""y",z\n3,"ab"c,d\n4,ok,ok\n'  # line 2 has 4 values for csv and pandas
     uri = put_text(store.client, bucket, f"{unique_id('fallback')}.csv", text)

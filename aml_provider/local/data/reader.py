@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -83,6 +84,8 @@ def _line_blocks(body: IO[bytes], file: S3Object, block_bytes: int) -> Iterator[
     """(offset, block) pairs: blocks of whole lines ending in newline; None marks an overlong line."""
     offset, buffer, skipping = 0, b"", False
     while piece := body.read(block_bytes):
+        if offset == 0 and not buffer and piece.startswith(codecs.BOM_UTF8):
+            piece, offset = piece[len(codecs.BOM_UTF8) :], len(codecs.BOM_UTF8)
         if skipping:
             newline = piece.find(b"\n")
             offset += len(piece) if newline < 0 else newline + 1
@@ -105,7 +108,7 @@ def _line_blocks(body: IO[bytes], file: S3Object, block_bytes: int) -> Iterator[
 
 def _check_line_ends(file: S3Object, offset: int, first_line: bytes) -> None:
     """Fail clearly on a file whose lines end with a bare carriage return (it has no newline at all)."""
-    if offset == 0 and b"\r" in first_line.rstrip(b"\r"):
+    if offset <= len(codecs.BOM_UTF8) and b"\r" in first_line.rstrip(b"\r"):
         raise JobFailed(
             f"{file.uri} ends its lines with a bare carriage return (\\r), which cannot be read; "
             "save it with \\n or \\r\\n line ends."
