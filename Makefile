@@ -30,7 +30,7 @@ serve: install
 	$(VENV)/bin/aml-local serve --data-dir .aml-local
 
 bench: install
-	$(VENV)/bin/pytest tests/benchmarks -s -p no:cacheprovider -o addopts=""
+	for bench in tests/benchmarks/bench_*.py; do $(PY) -m tests.benchmarks.$$(basename $$bench .py) || exit 1; done
 
 lock:
 	$(UV) pip compile pyproject.toml --extra dev -o requirements.lock --python-version 3.11
