@@ -128,6 +128,7 @@ class _FileReader:
         self.data_lines = 0  # non-blank lines after the header so far
 
     def read(self, offset: int, block: bytes | None, chunk_rows: int) -> Iterator[Chunk]:
+        """The chunks of one block of whole lines at byte `offset` (None: one overlong line)."""
         if block is None:
             yield from self._overlong(offset)
             return
