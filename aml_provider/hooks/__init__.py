@@ -5,6 +5,7 @@ from __future__ import annotations
 from aml_provider.hooks.aml import (
     BATCH_PREDICTION,
     DATA_SOURCE,
+    ENDPOINT_WAITER,
     EVALUATION,
     FAILED_STATES,
     KINDS,
@@ -22,6 +23,7 @@ __all__ = [
     "AmlHook",
     "BATCH_PREDICTION",
     "DATA_SOURCE",
+    "ENDPOINT_WAITER",
     "EVALUATION",
     "EntityKind",
     "FAILED_STATES",

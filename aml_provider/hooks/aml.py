@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
-from airflow.providers.amazon.aws.exceptions import WaiterTerminalFailure
+from airflow.providers.amazon.aws.exceptions import WaiterMaxAttemptsError, WaiterTerminalFailure
 from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 from airflow.providers.amazon.aws.utils.waiter_with_logging import wait
 from airflow.providers.common.compat.sdk import AirflowException
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 WAITERS_PATH = Path(__file__).parents[1] / "waiters" / "machinelearning.json"
 AWS_DOMAINS = (".amazonaws.com", ".amazonaws.com.cn", ".api.aws")
+ENDPOINT_WAITER = "realtime_endpoint_ready"
 FAILED_STATES = ("FAILED", "DELETED")
 #: Evaluation metric names and whether a larger value is better.
 METRICS = {"BinaryAUC": True, "MulticlassAvgFScore": True, "RegressionRMSE": False}
@@ -344,7 +345,7 @@ class AmlHook(AwsBaseHook):
     def wait_for_endpoint(self, ml_model_id: str, *, waiter_delay: float, waiter_max_attempts: int) -> None:
         """Poll until the model's real-time endpoint is READY; raise AmlError if it (or the model) fails."""
         self._wait(
-            "realtime_endpoint_ready",
+            ENDPOINT_WAITER,
             ML_MODEL,
             ml_model_id,
             {"MLModelId": ml_model_id},
@@ -372,11 +373,15 @@ class AmlHook(AwsBaseHook):
                 status_args=["Status", "EndpointInfo.EndpointStatus"] if kind is ML_MODEL else ["Status"],
             )
         except WaiterTerminalFailure as error:
-            entity = self.get(kind, entity_id)
-            self.check_not_failed(kind, entity)
-            endpoint = entity.get("EndpointInfo", {})
+            if waiter_name == ENDPOINT_WAITER:
+                self.endpoint_status(entity_id)
+            else:
+                self.check_not_failed(kind, self.get(kind, entity_id))
+            raise AmlError(f"Amazon ML {kind.label} {entity_id} failed: {error}") from error
+        except WaiterMaxAttemptsError as error:
             raise AmlError(
-                f"The real-time endpoint of Amazon ML model {entity_id} ended {endpoint.get('EndpointStatus')}"
+                f"Amazon ML {kind.label} {entity_id} did not finish within {waiter_max_attempts} checks "
+                f"{waiter_delay} s apart; raise waiter_max_attempts or waiter_delay to wait longer"
             ) from error
 
     # Changing
@@ -412,6 +417,15 @@ class AmlHook(AwsBaseHook):
 
     def endpoint_info(self, ml_model_id: str) -> dict[str, Any]:
         return self.get(ML_MODEL, ml_model_id).get("EndpointInfo", {})
+
+    def endpoint_status(self, ml_model_id: str) -> str:
+        """The model's EndpointStatus; raise AmlError when the model or its endpoint failed."""
+        model = self.get(ML_MODEL, ml_model_id)
+        self.check_not_failed(ML_MODEL, model)
+        status = model.get("EndpointInfo", {}).get("EndpointStatus", "NONE")
+        if status == "FAILED":
+            raise AmlError(f"The real-time endpoint of Amazon ML model {ml_model_id} ended FAILED")
+        return status
 
     def create_realtime_endpoint(self, ml_model_id: str) -> dict[str, Any]:
         """Create the model's endpoint unless it is already READY or UPDATING; return its EndpointInfo."""

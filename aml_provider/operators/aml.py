@@ -548,7 +548,6 @@ class AmlCreateBatchPredictionOperator(AmlCreateEntityOperator):
         "batch_prediction_data_source_id",
         "output_uri",
     )
-    entity_id: str | None = None
 
     def __init__(
         self,
@@ -612,12 +611,7 @@ class AmlCreateRealtimeEndpointOperator(AmlWaitingOperator):
         return event["ml_model_id"]
 
     def is_done(self, entity_id: str) -> bool:
-        model = self.hook.get(ML_MODEL, entity_id)
-        self.hook.check_not_failed(ML_MODEL, model)
-        status = model.get("EndpointInfo", {}).get("EndpointStatus")
-        if status == "FAILED":
-            raise AmlError(f"The real-time endpoint of Amazon ML model {entity_id} ended FAILED")
-        return status == "READY"
+        return self.hook.endpoint_status(entity_id) == "READY"
 
     def trigger(self, entity_id: str, **kwargs: Any) -> BaseTrigger:
         return AmlRealtimeEndpointReadyTrigger(ml_model_id=entity_id, **kwargs)

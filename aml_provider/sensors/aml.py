@@ -159,10 +159,6 @@ class AmlRealtimeEndpointReadySensor(AmlBaseSensor):
         self.ml_model_id = ml_model_id
 
     def poke(self, context: Context) -> bool:
-        model = self.hook.get(ML_MODEL, self.ml_model_id)
-        self.hook.check_not_failed(ML_MODEL, model)
-        endpoint_status = model.get("EndpointInfo", {}).get("EndpointStatus", "NONE")
-        if endpoint_status == "FAILED":
-            raise AmlError(f"The real-time endpoint of Amazon ML model {self.ml_model_id} ended FAILED")
+        endpoint_status = self.hook.endpoint_status(self.ml_model_id)
         self.log.info("Real-time endpoint of Amazon ML model %s is %s", self.ml_model_id, endpoint_status)
         return endpoint_status == "READY"

@@ -6,7 +6,15 @@ from typing import Any, ClassVar
 
 from airflow.providers.amazon.aws.triggers.base import AwsBaseWaiterTrigger
 
-from aml_provider.hooks.aml import BATCH_PREDICTION, DATA_SOURCE, EVALUATION, ML_MODEL, AmlHook, EntityKind
+from aml_provider.hooks.aml import (
+    BATCH_PREDICTION,
+    DATA_SOURCE,
+    ENDPOINT_WAITER,
+    EVALUATION,
+    ML_MODEL,
+    AmlHook,
+    EntityKind,
+)
 
 
 class AmlEntityCompletedTrigger(AwsBaseWaiterTrigger):
@@ -101,7 +109,7 @@ class AmlRealtimeEndpointReadyTrigger(AmlEntityCompletedTrigger):
     """Wait until a model's real-time endpoint is READY; fail when it (or the model) fails."""
 
     kind = ML_MODEL
-    waiter = "realtime_endpoint_ready"
+    waiter = ENDPOINT_WAITER
 
     def __init__(self, *, ml_model_id: str, **kwargs: Any) -> None:
         super().__init__(entity_id=ml_model_id, **kwargs)

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 
 class DagRunner:
-    """Builds DAGs whose task failures are recorded, and runs them with ``dag.test()``."""
+    """Builds DAGs whose task failures (final or retried) are recorded, and runs them with ``dag.test()``."""
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -21,10 +21,12 @@ class DagRunner:
     def dag(self, suffix: str = "", **default_args: Any) -> DAG:
         from airflow.sdk import DAG
 
-        default_args.setdefault(
-            "on_failure_callback", lambda context: self.failures.append(context["exception"])
-        )
+        default_args.setdefault("on_failure_callback", self.record_failure)
+        default_args.setdefault("on_retry_callback", self.record_failure)
         return DAG(f"{self.name}{suffix}", schedule=None, catchup=False, default_args=default_args)
+
+    def record_failure(self, context: Any) -> None:
+        self.failures.append(context["exception"])
 
     def run(self, dag: DAG, run_after: dt.datetime | None = None) -> DagRun:
         """Run every task of `dag` in this process; the same `run_after` gives the same run_id."""

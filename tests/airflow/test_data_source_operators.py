@@ -120,6 +120,7 @@ def test_a_retry_after_a_timeout_reattaches(dag_runner: DagRunner, s3: Any, buck
     )
     assert task_instance.state == "success", dag_runner.failure_text()
     assert dag_runner.xcom(dag_run, "load") == found[0]["DataSourceId"]
+    assert "did not finish within 1 checks" in dag_runner.failure_text()
 
 
 def test_not_waiting_never_defers(dag_runner: DagRunner, training_csv: str) -> None:
