@@ -1,8 +1,10 @@
 """Linear models trained by mini-batch stochastic gradient descent (AdaGrad steps) over cached sparse features.
 
 One optimiser serves the three Amazon ML model types; only the loss differs: logistic (BINARY), softmax
-cross-entropy (MULTICLASS) and squared (REGRESSION). Training runs on standardised features (centred
-implicitly, so sparse matrices stay sparse) and folds the scaling back into the weights at the end.
+cross-entropy (MULTICLASS) and squared (REGRESSION). As in Amazon ML, learners with different learning rates
+train side by side (as extra weight columns of the same matrix products) and the best on held-out
+mini-batches wins. Training runs on standardised features (centred implicitly, so sparse matrices stay
+sparse) and folds the scaling back into the weights at the end.
 """
 
 from __future__ import annotations
