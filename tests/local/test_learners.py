@@ -152,6 +152,10 @@ def test_cache_grows_features_and_shuffles_every_row_once(tmp_path: Path) -> Non
     assert [y for _, y in rows] != list(range(20))
     mean, _ = cache.mean_std()
     np.testing.assert_allclose(mean, [9.5, 0.5])
+    sizes = [len(target) for _, target in cache.batches(7)]  # a new size after batches of 3
+    assert sum(sizes) == 20
+    assert max(sizes) == 7
+    assert sorted(np.concatenate(list(cache.targets())).tolist()) == list(range(20))
 
 
 # --- metrics and report ---------------------------------------------------------------------------------

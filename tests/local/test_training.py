@@ -360,9 +360,8 @@ def test_predict_matches_the_batch_scores(case: Case, ml: Any, s3: Any, aml: Any
             assert prediction["predictedValue"] == pytest.approx(float(row["score"]), rel=1e-6)
 
 
+@pytest.mark.parametrize("case", ["BINARY"], indirect=True)
 def test_score_threshold_changes_predict_and_batch_labels(ml: Any, s3: Any, aml: Any, case: Case) -> None:
-    if case.model_type != "BINARY":
-        pytest.skip("ScoreThreshold applies to BINARY models")
     mount(ml, case.model_id)
     results = held_out_results(case, s3)
     scores = results["score"].astype(float)
@@ -507,3 +506,15 @@ def test_batch_output_has_a_blank_line_for_each_malformed_observation(ml: Any, s
     assert len(body) == 21
     assert [i for i, line in enumerate(body) if line == ""] == [2, 20]
     assert body[3].startswith("r3,")
+
+
+def test_training_on_a_single_class_fails_with_an_actionable_message(ml: Any, s3: Any, bucket: str) -> None:
+    frame, _ = small_binary(s3, bucket)
+    frame["label"] = "1"
+    location = put_text(s3, bucket, f"{unique_id('one')}/data.csv", frame.to_csv(index=False))
+    data_source_id = create_data_source(ml, location, schema_of(frame, "BINARY"), None)
+    model_id = unique_id("ml")
+    ml.create_ml_model(MLModelId=model_id, MLModelType="BINARY", TrainingDataSourceId=data_source_id)
+    model = wait_for(ml, "MLModel", model_id)
+    assert model["Status"] == "FAILED"
+    assert "at least two classes" in model["Message"]

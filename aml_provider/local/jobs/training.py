@@ -193,7 +193,23 @@ def _cache_features(
             f"No training record has a valid value of the target '{target}' ({invalid} invalid records); "
             "check the data and the schema's attribute types."
         )
+    if model_type != REGRESSION and _distinct_targets(cache) < 2:
+        raise JobFailed(
+            f"Every training record has the same value of the target '{target}'; a {model_type} model needs "
+            "examples of at least two classes."
+        )
     return list(classes), invalid
+
+
+def _distinct_targets(cache: FeatureCache) -> int:
+    """How many target values the cached rows have, counting up to two."""
+    first = None
+    for target in cache.targets():
+        values = np.unique(target)
+        first = values[0] if first is None else first
+        if values.size > 1 or values[0] != first:
+            return 2
+    return 1
 
 
 def _class_indices(labels: np.ndarray, classes: dict[str, int]) -> np.ndarray:
@@ -214,7 +230,7 @@ def _baseline(cache: FeatureCache, model_type: str, classes: list[str]) -> float
         return cache.target_mean_std()[0]
     if model_type == MULTICLASS:
         counts = np.zeros(len(classes))
-        for _, target in cache.batches(65536):
+        for target in cache.targets():
             counts += np.bincount(target.astype(np.intp), minlength=len(classes))
         return classes[int(counts.argmax())]
     return 0.5

@@ -31,6 +31,7 @@ class FeatureCache:
         self._y_sum = 0.0
         self._y_sum_sq = 0.0
         self._resident: dict[int, list[tuple[sp.csr_matrix, np.ndarray]]] = {}
+        self._resident_size = 0
 
     def append(self, features: sp.csr_matrix, target: np.ndarray) -> None:
         """Store one block of rows; blocks may have more features than earlier ones (features are appended)."""
@@ -80,7 +81,13 @@ class FeatureCache:
         self._resident.clear()
 
     def batches(self, batch_size: int) -> Iterator[tuple[sp.csr_matrix, np.ndarray]]:
-        """Every stored row once, in order, as (features, target) mini-batches of at most `batch_size` rows."""
+        """Every stored row once, in order, as (features, target) mini-batches of at most `batch_size` rows.
+
+        While the cache fits its memory budget, the batches of the latest size stay in memory.
+        """
+        if self._resident_size != batch_size:
+            self._resident.clear()
+            self._resident_size = batch_size
         resident = self._bytes <= self.memory_budget
         for index, path in enumerate(self._shards):
             batches = self._resident.get(index)
@@ -93,6 +100,12 @@ class FeatureCache:
                 if resident:
                     self._resident[index] = batches
             yield from batches
+
+    def targets(self) -> Iterator[np.ndarray]:
+        """The stored targets, shard by shard (without reading the features)."""
+        for path in self._shards:
+            with np.load(path) as stored:
+                yield stored["target"]
 
     def mean_std(self) -> tuple[np.ndarray, np.ndarray]:
         """Per-feature mean and standard deviation over all stored rows."""
