@@ -136,6 +136,18 @@ def test_l1_drives_useless_weights_to_zero(tmp_path: Path) -> None:
     assert np.count_nonzero(model.coef[1:, 0]) <= 5
 
 
+def test_training_streamed_from_disk_equals_training_in_memory(tmp_path: Path) -> None:
+    rng = np.random.default_rng(8)
+    features = rng.normal(size=(900, 3))
+    target = (features[:, 0] > 0).astype(float)
+    params = parse_training_parameters(None)
+    in_memory = train_sgd(_cache(tmp_path / "a", features, target), "BINARY", params)
+    streamed_cache = _cache(tmp_path / "b", features, target)
+    streamed_cache.memory_budget = 0  # every pass reads the shards from disk again
+    streamed = train_sgd(streamed_cache, "BINARY", params)
+    np.testing.assert_allclose(streamed.coef, in_memory.coef)
+
+
 def test_cache_grows_features_and_shuffles_every_row_once(tmp_path: Path) -> None:
     cache = FeatureCache(tmp_path / "cache")
     cache.append(sp.csr_matrix(np.arange(10.0)[:, None]), np.arange(10.0))
