@@ -107,7 +107,7 @@ def run_training(ctx: JobContext) -> dict[str, Any]:
     size = save_within(trained, params.max_model_size, ctx.artifacts / MODEL_FILE, ctx.log)
     (ctx.artifacts / "recipe.json").write_text(recipe_text)
     (ctx.artifacts / "schema.json").write_text(reader.schema.to_json())
-    ctx.log(f"Foorprint size is {size}")
+    ctx.log(f"footprint-size={size} bytes")
     ctx.log(f"Training complete. ({time.monotonic() - started:.1f} s)")
     return {"SizeInBytes": size}
 

@@ -56,7 +56,7 @@ def binary_report(actual: np.ndarray, scores: np.ndarray, score_threshold: float
             {
                 "falsePositiveRate": float(fpr[i]),
                 "truePositiveRate": float(tpr[i]),
-                "threshold": _finite(cut[i]),
+                "threshold": _threshold(cut[i]),
             }
             for i in keep
         ]
@@ -137,5 +137,6 @@ def _ratio(part: int, whole: int) -> float:
     return part / whole if whole else 0.0
 
 
-def _finite(value: float) -> float:
+def _threshold(value: float) -> float:
+    """ROC cut-offs start above every score (inf); report that one as 1."""
     return float(min(value, 1.0))
