@@ -9,7 +9,7 @@ import numpy as np
 
 from aml_provider.local.data import Chunk, DataSourceReader, open_datasource, parse_binary
 from aml_provider.local.jobs.context import JobContext
-from aml_provider.local.jobs.training import TrainedModel, load_trained_model
+from aml_provider.local.jobs.training import TrainedModel, load_trained_model, score_threshold
 from aml_provider.local.learners import BINARY
 from aml_provider.local.writers import BatchOutput, result_header, result_lines
 
@@ -27,7 +27,7 @@ def run_batch_prediction(ctx: JobContext) -> dict[str, Any]:
     """Predict every row; publish results and manifest under OutputUri; return the record counts."""
     model_id, source_id = ctx.entity["MLModelId"], ctx.entity["BatchPredictionDataSourceId"]
     trained = load_trained_model(ctx.artifacts_of("MLModel", model_id))
-    threshold = float(ctx.get_entity("MLModel", model_id).get("ScoreThreshold") or 0.5)
+    threshold = score_threshold(ctx.get_entity("MLModel", model_id))
     reader = open_datasource(
         ctx.s3, ctx.artifacts_of("DataSource", source_id), ctx.get_entity("DataSource", source_id)
     )
@@ -80,8 +80,7 @@ def _predict_all(
         if place_blanks:
             lines = _with_blanks(lines, chunk.line_numbers, state)
         output.write(chunk.file, lines)
-        if total and total % 1_000_000 < len(chunk) + chunk.rejected:
-            ctx.log(f"progress: records={total}")
+        ctx.log(f"progress: records={total} invalid-records={invalid}")
     if place_blanks:
         for uri, state in progress.items():
             trailing = state.rejected - state.blanks

@@ -10,7 +10,7 @@ import numpy as np
 from aml_provider.local.data import DataSourceReader, open_datasource
 from aml_provider.local.errors import JobFailed
 from aml_provider.local.jobs.context import JobContext
-from aml_provider.local.jobs.training import TrainedModel, encode_target, load_trained_model
+from aml_provider.local.jobs.training import TrainedModel, encode_target, load_trained_model, score_threshold
 from aml_provider.local.learners import MULTICLASS, evaluation_report, performance_metrics
 
 #: An evaluation with fewer records than this share of the training records gets an alert.
@@ -32,13 +32,13 @@ def run_evaluation(ctx: JobContext) -> dict[str, Any]:
             f"No record of DataSource '{source_id}' has a valid value of the target '{target}' "
             f"({invalid} invalid records); check the data and the schema's attribute types."
         )
-    threshold = ctx.get_entity("MLModel", model_id).get("ScoreThreshold") or 0.5
+    threshold = score_threshold(ctx.get_entity("MLModel", model_id))
     report = evaluation_report(
         trained.model_type,
         actual,
         outputs,
         classes=trained.classes,
-        score_threshold=float(threshold),
+        score_threshold=threshold,
         baseline=trained.baseline,
     )
     report["records"] = {

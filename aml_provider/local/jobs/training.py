@@ -60,6 +60,12 @@ def load_trained_model(model_artifacts: Path) -> TrainedModel:
     return trained
 
 
+def score_threshold(model: dict[str, Any]) -> float:
+    """The model's current ScoreThreshold (0.5 when it has none)."""
+    value = model.get("ScoreThreshold")
+    return 0.5 if value is None else float(value)
+
+
 def encode_target(model_type: str, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Targets as the learner needs them (0/1, stripped label, value) and the mask of rows that have one."""
     if model_type == BINARY:
