@@ -99,30 +99,6 @@ def test_running_the_task_again_reattaches(
     assert [entity["DataSourceId"] for entity in found] == [first_id]
 
 
-def test_a_retry_after_a_timeout_reattaches(dag_runner: DagRunner, s3: Any, bucket: str) -> None:
-    """The first try stops waiting at once; its retry finds the same data source instead of a new one."""
-    location = unique_csv(s3, bucket, rows=3000)
-    with dag_runner.dag(retries=1, retry_delay=dt.timedelta(seconds=1)) as dag:
-        AmlCreateDataSourceFromS3Operator(
-            task_id="load",
-            data_location_s3=location,
-            data_schema=SCHEMA,
-            waiter_delay=1,
-            waiter_max_attempts=1,
-        )
-    dag_run = dag_runner.run(dag)
-
-    (task_instance,) = dag_run.get_task_instances()
-    found = list(AmlHook().describe(DATA_SOURCE, FilterVariable="DataLocationS3", EQ=location))
-    assert len(found) == 1
-    assert task_instance.try_number == 2, (
-        "the first try was expected to stop waiting before the data source finished"
-    )
-    assert task_instance.state == "success", dag_runner.failure_text()
-    assert dag_runner.xcom(dag_run, "load") == found[0]["DataSourceId"]
-    assert "did not finish within 1 checks" in dag_runner.failure_text()
-
-
 def test_not_waiting_never_defers(dag_runner: DagRunner, training_csv: str) -> None:
     with dag_runner.dag() as dag:
         AmlCreateDataSourceFromS3Operator(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 from collections.abc import Iterator
@@ -132,3 +133,28 @@ def test_a_failing_query_fails_the_task_with_the_database_message(
     )
     assert any(entity["Message"] in dag_runner.failure_text() for entity in failures)
     assert "no_such_table" in dag_runner.failure_text()
+
+
+def test_a_retry_after_a_timeout_reattaches(
+    dag_runner: DagRunner, database_service: str, bucket: str
+) -> None:
+    """The first try gives up while the query still runs; its retry finds the same data source."""
+    table = load_table(POSTGRES_URL)
+    arguments = common_arguments(database_service, bucket, table)
+    # The query takes 2 s, so a single 0.3 s status check cannot see the data source finish.
+    arguments["select_sql_query"] = (
+        f"SELECT x1, x2, colour, label FROM {table}, (SELECT pg_sleep(2)) AS pause"
+    )
+    arguments.update(waiter_delay=0.3, waiter_max_attempts=1)
+    with dag_runner.dag(retries=4, retry_delay=dt.timedelta(seconds=1)) as dag:
+        AmlCreateDataSourceFromRedshiftOperator(task_id="load", cluster_identifier="warehouse", **arguments)
+    dag_run = dag_runner.run(dag)
+
+    (task_instance,) = dag_run.get_task_instances()
+    assert task_instance.state == "success", dag_runner.failure_text()
+    assert task_instance.try_number >= 2
+    assert "did not finish within 1 checks" in dag_runner.failure_text()
+    staging = arguments["s3_staging_location"]
+    hook = AmlHook(aws_conn_id=database_service)
+    found = [e for e in hook.describe(DATA_SOURCE) if e.get("DataLocationS3", "").startswith(staging)]
+    assert [entity["DataSourceId"] for entity in found] == [dag_runner.xcom(dag_run, "load")]
