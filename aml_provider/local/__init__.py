@@ -51,7 +51,9 @@ class LocalAml:
         from aml_provider.local.server import BackgroundServer, bind_socket, build_app, with_access_keys
 
         data_dir = self.data_dir or Path(
-            resources.enter_context(tempfile.TemporaryDirectory(prefix="aml-local-"))
+            resources.enter_context(
+                tempfile.TemporaryDirectory(prefix="aml-local-", ignore_cleanup_errors=True)
+            )
         )
         data_dir.mkdir(parents=True, exist_ok=True)
         if self.s3_endpoint_url is None:
