@@ -327,7 +327,7 @@ def predict_latency(ml: Any, endpoint: str, model_id: str, record: dict[str, str
     latencies, errors = paced(
         lambda: ml.predict(MLModelId=model_id, Record=record, PredictEndpoint=endpoint), 200, 10
     )
-    p99_200 = float(np.percentile(latencies, 99))
+    p50_200, p99_200 = (float(np.percentile(latencies, q)) for q in (50, 99))
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     seconds = 10.0
@@ -344,6 +344,7 @@ def predict_latency(ml: Any, endpoint: str, model_id: str, record: dict[str, str
         driver.join()
     all_latencies = [x for f in found for x in f[0]]
     return {
+        "p50_200": p50_200,
         "p99_200": p99_200,
         "errors_200": errors,
         "rate_1000": len(all_latencies) / max(elapsed - 2.0, seconds),  # process start-up excluded
@@ -409,14 +410,15 @@ def report(results: dict[str, Any], predict: dict[str, float]) -> None:
     rows.append(
         (
             "Predict p99 at 200 requests/s (client-side, boto3)",
-            f"{predict['p99_200'] * 1000:.2f} ms, {predict['errors_200']:.0f} errors",
+            f"{predict['p99_200'] * 1000:.2f} ms (p50 {predict['p50_200'] * 1000:.2f}), "
+            f"{predict['errors_200']:.0f} errors",
             "< 5 ms",
             predict["p99_200"] < 0.005 and predict["errors_200"] == 0,
         )
     )
     rows.append(
         (
-            "Predict 1,000 requests/s from 2 client processes",
+            f"Predict 1,000 requests/s from 2 client processes ({os.cpu_count()} CPUs shared)",
             f"{predict['rate_1000']:.0f}/s, p99 {predict['p99_1000'] * 1000:.2f} ms, {predict['errors_1000']:.0f} errors",
             ">= 1000/s sustained",
             predict["rate_1000"] >= 990 and predict["errors_1000"] == 0,
