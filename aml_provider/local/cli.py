@@ -57,7 +57,40 @@ def add_serve_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
     serve.add_argument(
         "--public-url", default=env("AML_LOCAL_PUBLIC_URL"), help="URL clients reach the service at"
     )
+    serve.add_argument(
+        "--redshift-server",
+        action="append",
+        default=[],
+        metavar="CLUSTER=URL",
+        help="PostgreSQL server behind a Redshift cluster identifier ('*' for any; repeatable); "
+        "default AML_LOCAL_REDSHIFT_URL or postgresql://127.0.0.1:5432",
+    )
+    serve.add_argument(
+        "--rds-server",
+        action="append",
+        default=[],
+        metavar="INSTANCE=URL",
+        help="MySQL/MariaDB server behind an RDS instance identifier ('*' for any; repeatable); "
+        "default AML_LOCAL_RDS_URL or mysql://127.0.0.1:3306",
+    )
+    serve.add_argument(
+        "--predict-rps",
+        type=int,
+        default=int(env("AML_LOCAL_PREDICT_RPS", "200")),
+        help="real-time Predict requests per second per endpoint",
+    )
     serve.set_defaults(command=serve_command)
+
+
+def server_map(pairs: list[str], default: dict[str, str]) -> dict[str, str]:
+    """`ID=URL` flags over the default map (whose key '*' matches any identifier)."""
+    servers = dict(default)
+    for pair in pairs:
+        identifier, separator, url = pair.partition("=")
+        if not separator or not identifier or not url:
+            raise SystemExit(f"aml-local: expected ID=URL, not {pair!r}")
+        servers[identifier] = url
+    return servers
 
 
 def serve_command(args: argparse.Namespace) -> int:
@@ -76,6 +109,9 @@ def serve_command(args: argparse.Namespace) -> int:
             s3_endpoint_url=args.s3_endpoint,
             access_keys=keys,
             max_concurrent_jobs=args.max_jobs,
+            predict_requests_per_second=args.predict_rps,
+            redshift_servers=server_map(args.redshift_server, ServiceConfig.default_redshift_servers()),
+            rds_servers=server_map(args.rds_server, ServiceConfig.default_rds_servers()),
         )
     )
     sock = bind_socket(args.host, args.port)

@@ -29,12 +29,16 @@ class ServiceConfig:
     endpoint_mount_seconds: float = 0.0
     #: Server URL templates for CreateDataSourceFromRedshift / FromRDS, by cluster or instance identifier;
     #: the key "*" matches any identifier. "{database}" in a template is replaced by the request's database.
-    redshift_servers: dict[str, str] = field(
-        default_factory=lambda: {"*": os.environ.get("AML_LOCAL_REDSHIFT_URL", "postgresql://127.0.0.1:5432")}
-    )
-    rds_servers: dict[str, str] = field(
-        default_factory=lambda: {"*": os.environ.get("AML_LOCAL_RDS_URL", "mysql://127.0.0.1:3306")}
-    )
+    redshift_servers: dict[str, str] = field(default_factory=lambda: ServiceConfig.default_redshift_servers())
+    rds_servers: dict[str, str] = field(default_factory=lambda: ServiceConfig.default_rds_servers())
+
+    @staticmethod
+    def default_redshift_servers() -> dict[str, str]:
+        return {"*": os.environ.get("AML_LOCAL_REDSHIFT_URL", "postgresql://127.0.0.1:5432")}
+
+    @staticmethod
+    def default_rds_servers() -> dict[str, str]:
+        return {"*": os.environ.get("AML_LOCAL_RDS_URL", "mysql://127.0.0.1:3306")}
 
     @property
     def base_url(self) -> str:

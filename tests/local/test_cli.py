@@ -18,6 +18,7 @@ import pytest
 from aml_provider.local import LocalAml, ServiceConfig
 from aml_provider.local.cli import main
 from aml_provider.local.server import bind_socket, with_access_keys
+from tests.helpers import wait_for
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 
@@ -28,7 +29,7 @@ def free_port() -> int:
         return port
 
 
-def start_server(data_dir: Path, port: int) -> subprocess.Popen[str]:
+def start_server(data_dir: Path, port: int, *flags: str) -> subprocess.Popen[str]:
     process = subprocess.Popen(
         [
             sys.executable,
@@ -39,6 +40,7 @@ def start_server(data_dir: Path, port: int) -> subprocess.Popen[str]:
             str(port),
             "--data-dir",
             str(data_dir),
+            *flags,
         ],
         cwd=REPOSITORY,
         env={k: v for k, v in os.environ.items() if not k.startswith("AML_LOCAL_")},
@@ -124,3 +126,49 @@ def test_plain_boto3_program_reaches_local_aml_through_env_alone(
     status, buckets = result.stdout.splitlines()
     assert status == "200"
     assert bucket in buckets.split()
+
+
+def test_redshift_clusters_map_to_the_configured_servers(tmp_path: Path, s3: Any, bucket: str) -> None:
+    """`--redshift-server ID=URL` picks the server per cluster; '*' is every other cluster."""
+    port = free_port()
+    postgres = os.environ.get("AML_TEST_POSTGRES_URL", "postgresql://127.0.0.1:5432/test").rsplit("/", 1)[0]
+    process = start_server(
+        tmp_path,
+        port,
+        "--s3-endpoint",
+        s3.meta.endpoint_url,
+        "--redshift-server",
+        f"warehouse={postgres}",
+        "--redshift-server",
+        "*=postgresql://127.0.0.1:9",  # nothing listens there
+    )
+    try:
+        pair = json.loads((tmp_path / "credentials.json").read_text())
+        ml = boto3.session.Session().client(
+            "machinelearning",
+            endpoint_url=f"http://127.0.0.1:{port}",
+            region_name="us-east-1",
+            aws_access_key_id=pair["access_key_id"],
+            aws_secret_access_key=pair["secret_access_key"],
+        )
+        for cluster in ("warehouse", "elsewhere"):
+            ml.create_data_source_from_redshift(
+                DataSourceId=f"ds-{cluster}",
+                DataSpec={
+                    "DatabaseInformation": {"DatabaseName": "test", "ClusterIdentifier": cluster},
+                    "SelectSqlQuery": "SELECT 1 AS one, 'a' AS letter",
+                    "DatabaseCredentials": {"Username": "postgres", "Password": "any-password"},
+                    "S3StagingLocation": f"s3://{bucket}/cli-staging/{cluster}/",
+                },
+                RoleARN="arn:aws:iam::123456789012:role/aml",
+            )
+        warehouse = wait_for(ml, "DataSource", "ds-warehouse")
+        elsewhere = wait_for(ml, "DataSource", "ds-elsewhere")
+    finally:
+        stop_server(process, signal.SIGTERM)
+    if warehouse["Status"] == "FAILED" and "connect" in warehouse.get("Message", "").lower():
+        pytest.skip(f"PostgreSQL not reachable at {postgres}")
+    assert warehouse["Status"] == "COMPLETED", warehouse.get("Message")
+    assert elsewhere["Status"] == "FAILED"
+    assert "127.0.0.1" in elsewhere["Message"]
+    assert "any-password" not in elsewhere["Message"]
