@@ -10,6 +10,8 @@ import scipy.sparse as sp
 
 #: Shards stay in memory after their first load while all of them together are at most this many bytes.
 MEMORY_BUDGET = 384 << 20
+#: Shuffling spreads rows over at most this many shards (each shard is one file).
+MAX_SHARDS = 256
 
 
 class FeatureCache:
@@ -50,34 +52,33 @@ class FeatureCache:
         self.rows += features.shape[0]
 
     def shuffle(self, seed: int) -> None:
-        """Shuffle all rows once (a global permutation done shard by shard, memory bounded by one shard)."""
+        """Shuffle all rows once: a global permutation, memory bounded by one block and one shard.
+
+        Each block scatters its rows at random over the shards (appended to per-shard spill files); each
+        shard is then permuted and stored.
+        """
         rng = np.random.default_rng(seed)
         blocks, self._shards = self._shards, []
-        count = len(blocks)
-        parts: list[list[Path]] = [[] for _ in range(count)]
-        for index, path in enumerate(blocks):
+        count = min(len(blocks), MAX_SHARDS)
+        spills = [_Spill(self.directory / f"spill-{shard:06d}") for shard in range(count)]
+        for path in blocks:
             features, target = self._read(path)
             owner = rng.integers(0, count, size=features.shape[0])
-            for shard in range(count):
-                rows = np.flatnonzero(owner == shard)
-                if rows.size:
-                    part = self.directory / f"part-{shard:06d}-{index:06d}.npz"
-                    self._write(features[rows], target[rows], part)
-                    parts[shard].append(part)
+            order = np.argsort(owner, kind="stable")
+            bounds = np.searchsorted(owner[order], np.arange(count + 1))
+            features, target = features[order], target[order]
+            for spill, begin, end in zip(spills, bounds[:-1], bounds[1:], strict=True):
+                if end > begin:
+                    spill.append(features[begin:end], target[begin:end])
             path.unlink()
         self._bytes = 0
-        for shard, paths in enumerate(parts):
-            if not paths:
-                continue
-            loaded = [self._read(path) for path in paths]
-            features = sp.vstack([f for f, _ in loaded], format="csr")
-            target = np.concatenate([t for _, t in loaded])
-            order = rng.permutation(features.shape[0])
-            path = self.directory / f"shard-{shard:06d}.npz"
-            self._bytes += self._write(features[order], target[order], path)
-            self._shards.append(path)
-            for part in paths:
-                part.unlink()
+        for shard, spill in enumerate(spills):
+            features, target = spill.load(self.n_features)
+            if features.shape[0]:
+                order = rng.permutation(features.shape[0])
+                path = self.directory / f"shard-{shard:06d}.npz"
+                self._bytes += self._write(features[order], target[order], path)
+                self._shards.append(path)
         self._resident.clear()
 
     def batches(self, batch_size: int) -> Iterator[tuple[sp.csr_matrix, np.ndarray]]:
@@ -141,3 +142,35 @@ class FeatureCache:
             shape = (indptr.size - 1, self.n_features)
             features = sp.csr_matrix((stored["data"], stored["indices"], indptr), shape=shape)
             return features, stored["target"]
+
+
+class _Spill:
+    """Rows of one shard-to-be, appended block by block to raw files (values, columns, row lengths, targets)."""
+
+    def __init__(self, base: Path) -> None:
+        self.parts = {name: base.with_suffix(f".{name}") for name in ("data", "indices", "lengths", "target")}
+
+    def append(self, features: sp.csr_matrix, target: np.ndarray) -> None:
+        arrays = {
+            "data": features.data.astype(np.float64),
+            "indices": features.indices.astype(np.int64),
+            "lengths": np.diff(features.indptr).astype(np.int64),
+            "target": np.asarray(target, dtype=np.float64),
+        }
+        for name, array in arrays.items():
+            with self.parts[name].open("ab") as handle:
+                array.tofile(handle)
+
+    def load(self, n_features: int) -> tuple[sp.csr_matrix, np.ndarray]:
+        """All appended rows (then the spill files are removed)."""
+        if not self.parts["lengths"].exists():
+            return sp.csr_matrix((0, n_features)), np.zeros(0)
+        read = {
+            name: np.fromfile(path, dtype=np.int64 if name in ("indices", "lengths") else np.float64)
+            for name, path in self.parts.items()
+        }
+        for path in self.parts.values():
+            path.unlink()
+        indptr = np.concatenate(([0], np.cumsum(read["lengths"])))
+        shape = (read["lengths"].size, n_features)
+        return sp.csr_matrix((read["data"], read["indices"], indptr), shape=shape), read["target"]
