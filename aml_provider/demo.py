@@ -103,20 +103,7 @@ def run(workdir: Path) -> int:
 
     with LocalAml(data_dir=workdir / "service") as aml:
         print(f"Local Amazon ML service: {aml.endpoint_url}   local S3: {aml.s3_endpoint_url}")
-        os.environ["AIRFLOW_CONN_AWS_DEFAULT"] = json.dumps(
-            {
-                "conn_type": "aws",
-                "login": aml.access_key_id,
-                "password": aml.secret_access_key,
-                "extra": {
-                    "region_name": aml.region_name,
-                    "service_config": {
-                        "machinelearning": {"endpoint_url": aml.endpoint_url},
-                        "s3": {"endpoint_url": aml.s3_endpoint_url},
-                    },
-                },
-            }
-        )
+        os.environ["AIRFLOW_CONN_AWS_DEFAULT"] = json.dumps(aml.airflow_connection)
         s3 = aml.client("s3")
         s3.create_bucket(Bucket=BUCKET)
         s3.put_object(Bucket=BUCKET, Key="schema/customers.csv.schema", Body=schema(True).encode())

@@ -99,6 +99,22 @@ class LocalAml:
             "AWS_DEFAULT_REGION": self.region_name,
         }
 
+    @property
+    def airflow_connection(self) -> dict[str, Any]:
+        """An Airflow ``aws`` connection (as JSON for ``AIRFLOW_CONN_<ID>``) for this service and its S3."""
+        return {
+            "conn_type": "aws",
+            "login": self.access_key_id,
+            "password": self.secret_access_key,
+            "extra": {
+                "region_name": self.region_name,
+                "service_config": {
+                    "machinelearning": {"endpoint_url": self.endpoint_url},
+                    "s3": {"endpoint_url": self.s3_endpoint_url},
+                },
+            },
+        }
+
     def client(self, service: str = "machinelearning") -> Any:
         """A boto3 client for `service` ("machinelearning" or "s3") configured for this service."""
         endpoints = {"machinelearning": self.endpoint_url, "s3": self.s3_endpoint_url}

@@ -33,19 +33,7 @@ def airflow_db() -> None:
 @pytest.fixture(scope="session")
 def aws_connection(aml: Any) -> Iterator[str]:
     """``aws_default`` pointing Amazon ML and S3 at the local service, as a user would configure it."""
-    connection = {
-        "conn_type": "aws",
-        "login": aml.access_key_id,
-        "password": aml.secret_access_key,
-        "extra": {
-            "region_name": aml.region_name,
-            "service_config": {
-                "machinelearning": {"endpoint_url": aml.endpoint_url},
-                "s3": {"endpoint_url": aml.s3_endpoint_url},
-            },
-        },
-    }
-    os.environ["AIRFLOW_CONN_AWS_DEFAULT"] = json.dumps(connection)
+    os.environ["AIRFLOW_CONN_AWS_DEFAULT"] = json.dumps(aml.airflow_connection)
     yield "aws_default"
     os.environ.pop("AIRFLOW_CONN_AWS_DEFAULT", None)
 
