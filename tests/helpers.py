@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from datetime import datetime
@@ -18,6 +19,19 @@ TERMINAL_STATUSES = ("COMPLETED", "FAILED", "DELETED")
 def unique_id(prefix: str) -> str:
     """A fresh entity ID (or name) starting with `prefix`."""
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def schema_text(target: str | None = "y", **attributes: str) -> str:
+    """A CSV schema with a header line, the attributes in order (name=TYPE) and the target."""
+    schema: dict[str, Any] = {
+        "version": "1.0",
+        "dataFormat": "CSV",
+        "dataFileContainsHeader": True,
+        "attributes": [{"attributeName": name, "attributeType": kind} for name, kind in attributes.items()],
+    }
+    if target:
+        schema["targetAttributeName"] = target
+    return json.dumps(schema)
 
 
 def put_text(s3: Any, bucket: str, key: str, text: str) -> str:

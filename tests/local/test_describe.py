@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.helpers import assert_valid_output, unique_id
+from tests.helpers import assert_valid_output, schema_text, unique_id
 
-SCHEMA = json.dumps(
-    {
-        "version": "1.0",
-        "dataFormat": "CSV",
-        "dataFileContainsHeader": True,
-        "targetAttributeName": "y",
-        "attributes": [
-            {"attributeName": "x", "attributeType": "NUMERIC"},
-            {"attributeName": "y", "attributeType": "BINARY"},
-        ],
-    }
-)
+SCHEMA = schema_text(x="NUMERIC", y="BINARY")
 
 
 def create_data_source(ml: Any, bucket: str, data_source_id: str, name: str) -> None:

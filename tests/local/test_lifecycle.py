@@ -6,7 +6,6 @@ needs sleeps in the service.
 
 from __future__ import annotations
 
-import json
 import socket
 import threading
 import time
@@ -20,20 +19,9 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from aml_provider.local import LocalAml
-from tests.helpers import put_text, unique_id, wait_for
+from tests.helpers import put_text, schema_text, unique_id, wait_for
 
-SCHEMA = json.dumps(
-    {
-        "version": "1.0",
-        "dataFormat": "CSV",
-        "dataFileContainsHeader": True,
-        "targetAttributeName": "y",
-        "attributes": [
-            {"attributeName": "x", "attributeType": "NUMERIC"},
-            {"attributeName": "y", "attributeType": "BINARY"},
-        ],
-    }
-)
+SCHEMA = schema_text(x="NUMERIC", y="BINARY")
 CSV = "x,y\n" + "".join(f"{i / 100:.2f},{int(i > 50)}\n" for i in range(100))
 
 

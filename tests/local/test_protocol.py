@@ -22,21 +22,10 @@ from aml_provider.local import LocalAml, ServiceConfig
 from aml_provider.local.backend import Backend
 from aml_provider.local.protocol import Authenticator, create_app
 from aml_provider.local.server import BackgroundServer, bind_socket, with_access_keys
-from tests.helpers import assert_valid_output, put_text, unique_id
+from tests.helpers import assert_valid_output, put_text, schema_text, unique_id
 
 TARGET = "AmazonML_20141212"
-SCHEMA = json.dumps(
-    {
-        "version": "1.0",
-        "dataFormat": "CSV",
-        "dataFileContainsHeader": True,
-        "targetAttributeName": "y",
-        "attributes": [
-            {"attributeName": "x", "attributeType": "NUMERIC"},
-            {"attributeName": "y", "attributeType": "NUMERIC"},
-        ],
-    }
-)
+SCHEMA = schema_text(x="NUMERIC", y="NUMERIC")
 
 
 def client_with(aml: LocalAml, key: str, secret: str, endpoint_url: str | None = None) -> Any:
