@@ -64,6 +64,12 @@ def create_app(backend: ServiceBackend, authenticator: Authenticator) -> Starlet
     return Starlette(routes=routes, lifespan=lifespan)
 
 
+#: Operations answered on the event loop: in memory once the model is loaded and well under a
+#: millisecond, so a hop to the thread pool would cost more than the work (it doubles real-time
+#: Predict latency). The others touch SQLite or disk and run in the pool.
+EVENT_LOOP_OPERATIONS = frozenset({"Predict"})
+
+
 class _Api:
     def __init__(self, backend: ServiceBackend, authenticator: Authenticator) -> None:
         self.backend = backend
@@ -78,7 +84,10 @@ class _Api:
             operation = _operation_model(request.headers.get("x-amz-target", ""))
             params = parse_body(body)
             validate_input(operation.input_shape, params)
-            result = await run_in_threadpool(self.backend.call, operation.name, params, caller_arn)
+            if operation.name in EVENT_LOOP_OPERATIONS:
+                result = self.backend.call(operation.name, params, caller_arn)
+            else:
+                result = await run_in_threadpool(self.backend.call, operation.name, params, caller_arn)
             return result_response(operation.output_shape, result, request_id)
         except AmlError as err:
             return error_response(err, request_id)
