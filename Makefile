@@ -27,7 +27,7 @@ lint: install
 	$(VENV)/bin/mypy
 
 serve: install
-	$(VENV)/bin/aml-local serve --data-dir .aml-local
+	$(VENV)/bin/aml-local serve --data-dir .aml-local --local-s3 5000
 
 bench: install
 	for bench in tests/benchmarks/bench_*.py; do $(PY) -m tests.benchmarks.$$(basename $$bench .py) || exit 1; done

@@ -48,6 +48,12 @@ def add_serve_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
         "--s3-endpoint", default=env("AWS_ENDPOINT_URL_S3"), help="S3 endpoint URL for data (default: AWS S3)"
     )
     serve.add_argument(
+        "--local-s3",
+        type=int,
+        metavar="PORT",
+        help="also serve a local S3 (moto, in memory) on this port and keep data there",
+    )
+    serve.add_argument(
         "--access-key-id", default=env("AML_LOCAL_ACCESS_KEY_ID"), help="access key id to accept"
     )
     serve.add_argument("--secret-access-key", default=env("AML_LOCAL_SECRET_ACCESS_KEY"), help="its secret")
@@ -99,6 +105,8 @@ def serve_command(args: argparse.Namespace) -> int:
         print("aml-local: give both --access-key-id and --secret-access-key, or neither.", file=sys.stderr)
         return 2
     keys = {args.access_key_id: args.secret_access_key} if args.access_key_id else {}
+    if args.local_s3 is not None:
+        args.s3_endpoint = start_local_s3(args.host, args.local_s3)
     args.data_dir.mkdir(parents=True, exist_ok=True)
     config, credentials_file = with_access_keys(
         ServiceConfig(
@@ -126,6 +134,16 @@ def serve_command(args: argparse.Namespace) -> int:
     finally:
         sock.close()
     return 0 if server.started else 1
+
+
+def start_local_s3(host: str, port: int) -> str:
+    """Start moto's S3 server in this process; answer its URL."""
+    from moto.server import ThreadedMotoServer
+
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")  # moto accepts any key; the service needs one
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+    ThreadedMotoServer(ip_address=host, port=port, verbose=False).start()
+    return f"http://{host}:{port}"
 
 
 def _exit_after_shutdown(signum: int, frame: FrameType | None) -> None:

@@ -18,7 +18,7 @@ import pytest
 from aml_provider.local import LocalAml, ServiceConfig
 from aml_provider.local.cli import main
 from aml_provider.local.server import bind_socket, with_access_keys
-from tests.helpers import wait_for
+from tests.helpers import schema_text, wait_for
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 
@@ -172,3 +172,32 @@ def test_redshift_clusters_map_to_the_configured_servers(tmp_path: Path, s3: Any
     assert elsewhere["Status"] == "FAILED"
     assert "127.0.0.1" in elsewhere["Message"]
     assert "any-password" not in elsewhere["Message"]
+
+
+def test_serve_with_a_local_s3_reads_data_from_it(tmp_path: Path) -> None:
+    port, s3_port = free_port(), free_port()
+    process = start_server(tmp_path, port, "--local-s3", str(s3_port))
+    try:
+        pair = json.loads((tmp_path / "credentials.json").read_text())
+        session = boto3.session.Session(
+            aws_access_key_id=pair["access_key_id"],
+            aws_secret_access_key=pair["secret_access_key"],
+            region_name="us-east-1",
+        )
+        s3 = session.client("s3", endpoint_url=f"http://127.0.0.1:{s3_port}")
+        s3.create_bucket(Bucket="local-data")
+        s3.put_object(Bucket="local-data", Key="rows.csv", Body=b"x,y\n1,0\n2,1\n3,0\n")
+        ml = session.client("machinelearning", endpoint_url=f"http://127.0.0.1:{port}")
+        ml.create_data_source_from_s3(
+            DataSourceId="ds-local-s3",
+            DataSpec={
+                "DataLocationS3": "s3://local-data/rows.csv",
+                "DataSchema": schema_text(x="NUMERIC", y="BINARY"),
+            },
+        )
+        source = wait_for(ml, "DataSource", "ds-local-s3")
+    finally:
+        output = stop_server(process, signal.SIGTERM)
+    assert source["Status"] == "COMPLETED", source.get("Message")
+    assert source["DataSizeInBytes"] == len(b"x,y\n1,0\n2,1\n3,0\n")
+    assert f"S3 data at http://127.0.0.1:{s3_port}" in output
