@@ -24,7 +24,12 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "hooks": [{"integration-name": INTEGRATION, "python-modules": ["aml_provider.hooks.aml"]}],
-        "operators": [{"integration-name": INTEGRATION, "python-modules": ["aml_provider.operators.aml"]}],
+        "operators": [
+            {
+                "integration-name": INTEGRATION,
+                "python-modules": ["aml_provider.operators.aml", "aml_provider.operators.champion"],
+            }
+        ],
         "sensors": [{"integration-name": INTEGRATION, "python-modules": ["aml_provider.sensors.aml"]}],
         "triggers": [{"integration-name": INTEGRATION, "python-modules": ["aml_provider.triggers.aml"]}],
         "extra-links": [

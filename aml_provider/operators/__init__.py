@@ -31,8 +31,22 @@ from aml_provider.operators.aml import (
     AmlUpdateNameOperator,
     AmlWaitingOperator,
 )
+from aml_provider.operators.champion import (
+    AmlCleanupOperator,
+    AmlEndpointSwitchOperator,
+    AmlFindChampionOperator,
+    AmlModelFamilyOperator,
+    AmlPromoteMLModelOperator,
+    AmlRollbackMLModelOperator,
+)
 
 __all__ = [
+    "AmlCleanupOperator",
+    "AmlEndpointSwitchOperator",
+    "AmlFindChampionOperator",
+    "AmlModelFamilyOperator",
+    "AmlPromoteMLModelOperator",
+    "AmlRollbackMLModelOperator",
     "AmlAddTagsOperator",
     "AmlBaseOperator",
     "AmlCreateBatchPredictionOperator",
