@@ -98,6 +98,7 @@ def run(workdir: Path) -> int:
         AIRFLOW__CORE__DAGS_FOLDER=str(DAGS),
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
         AML_DAGS_WAITER_DELAY="0.5",
+        AIRFLOW__LOGGING__LOGGING_LEVEL=os.environ.get("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING"),
     )
     from aml_provider.local import LocalAml
 
