@@ -109,6 +109,20 @@ def test_reserved_keys_are_invalid_tags(ml: Any, new_entity: Callable[[str], str
     assert tags_of(ml, "DataSource", entity_id) == []
 
 
+def test_tag_characters_follow_the_api_pattern(ml: Any, new_entity: Callable[[str], str]) -> None:
+    """Unicode letters, digits and spaces are fine; a tab or a '%' is not (no \\p class matches it)."""
+    entity_id = new_entity("DataSource")
+    ml.add_tags(
+        ResourceId=entity_id, ResourceType="DataSource", Tags=[{"Key": "équipe données 2", "Value": "ça va"}]
+    )
+    assert tags_of(ml, "DataSource", entity_id) == [{"Key": "équipe données 2", "Value": "ça va"}]
+    for key in ("tab\there", "100%"):
+        with pytest.raises(ClientError) as raised:
+            ml.add_tags(ResourceId=entity_id, ResourceType="DataSource", Tags=[{"Key": key, "Value": "x"}])
+        assert error_code(raised) == "InvalidInputException"
+        assert "key" in str(raised.value)
+
+
 def test_an_object_holds_at_most_fifty_tags(ml: Any, new_entity: Callable[[str], str]) -> None:
     entity_id = new_entity("DataSource")
     with pytest.raises(ClientError) as raised:

@@ -7,20 +7,18 @@ raw HTTP clients check nothing. Every violation becomes one AWS-style `InvalidIn
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
 import botocore.session
+import regex
 from botocore.model import ListShape, MapShape, ServiceModel, Shape, StructureShape
 
 from aml_provider.local.errors import InvalidInputException
 
 #: VipURL (PredictEndpoint) only admits amazonaws.com hosts, but local endpoints are http://127.0.0.1:<port>.
 UNENFORCED_PATTERNS = frozenset({"VipURL"})
-#: Python's re has no \p{..}: letters and numbers are word characters, separators are whitespace.
-_UNICODE_CLASSES = {r"\p{L}": r"\w", r"\p{N}": r"\w", r"\p{Z}": r"\s"}
 _LONGEST_SHOWN_VALUE = 200
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
@@ -154,7 +152,6 @@ def _camel(name: str) -> str:
 
 
 @cache
-def _compiled(pattern: str) -> re.Pattern[str]:
-    for unicode_class, python_class in _UNICODE_CLASSES.items():
-        pattern = pattern.replace(unicode_class, python_class)
-    return re.compile(pattern)
+def _compiled(pattern: str) -> regex.Pattern[str]:
+    """The model's patterns use Unicode classes such as \\p{L}, which `regex` knows and `re` does not."""
+    return regex.compile(pattern)
