@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import boto3
+from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import BotoCoreError, ClientError
 
 from aml_provider.local.config import ServiceConfig
@@ -97,7 +98,7 @@ class S3Store:
         bucket, key = split_uri(uri)
         try:
             self.client.upload_file(str(path), bucket, key)
-        except (ClientError, BotoCoreError) as err:
+        except (ClientError, BotoCoreError, S3UploadFailedError) as err:
             raise JobFailed(f"Cannot write {uri}: {err}") from err
 
     def delete(self, uris: Iterable[str]) -> None:

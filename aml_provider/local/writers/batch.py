@@ -106,13 +106,9 @@ class BatchOutput:
                 self.s3.upload(self._paths[source.uri], uri)
                 uploaded.append(uri)
             self.s3.put(self.manifest_uri, json.dumps(manifest).encode(), "application/json")
-        except Exception as err:
+        except JobFailed:
             self.s3.delete(uploaded)
-            if isinstance(err, JobFailed):
-                raise
-            raise JobFailed(
-                f"Cannot write the batch prediction results under {self.output_uri}: {err}"
-            ) from err
+            raise
         finally:
             self.discard()
         return manifest
