@@ -192,6 +192,25 @@ def test_failures_have_clear_messages(ml: Any, s3: Any, bucket: str) -> None:
         assert message in data_source["Message"]
 
 
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("a,b,y\n1,2,1\n3,4,0\n", "line 2 of s3://{uri}: 3 values where the schema has 2 attributes"),
+        ("a,y\r\r\n1,1\r\r\n3,0\r\r\n", "line 2 of s3://{uri}: badly quoted value or a carriage return"),
+    ],
+)
+def test_every_line_malformed_fails_naming_the_first(
+    ml: Any, s3: Any, bucket: str, text: str, why: str
+) -> None:
+    key = f"{unique_id('allbad')}.csv"
+    location = put_text(s3, bucket, key, text)
+    inline = schema([("a", "NUMERIC"), ("y", "BINARY")], targetAttributeName="y", dataFileContainsHeader=True)
+    data_source = create_from_s3(ml, location, DataSchema=inline)
+    assert data_source["Status"] == "FAILED"
+    assert "all 2 selected lines were rejected as malformed" in data_source["Message"]
+    assert why.format(uri=f"{bucket}/{key}") in data_source["Message"]
+
+
 def test_without_compute_statistics_no_statistics_are_kept(
     aml: LocalAml, ml: Any, s3: Any, bucket: str
 ) -> None:

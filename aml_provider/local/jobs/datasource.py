@@ -115,11 +115,22 @@ def _read_all(ctx: JobContext, schema: Schema, files: list[S3Object]) -> dict[st
             reported = time.monotonic()
     ctx.log(f"Read {records} records, rejected {rejected} malformed observations")
     if not records:
-        raise JobFailed(
-            "The datasource has no valid observations: the data is empty, every line is malformed, "
-            "or the DataRearrangement selects no rows."
-        )
+        raise JobFailed(_no_records_message(rejected, examples))
     return builder.result() if builder is not None else None
+
+
+def _no_records_message(rejected: int, examples: list[str]) -> str:
+    """Why a datasource has no observations: the first malformed line when every selected line was one."""
+    if rejected and examples:
+        return (
+            f"The datasource has no valid observations: all {rejected} selected lines were rejected as "
+            f"malformed, e.g. {examples[0]}. Check the schema's attributes and the line ends "
+            "against the data files."
+        )
+    return (
+        "The datasource has no valid observations: the data is empty "
+        "or the DataRearrangement selects no rows."
+    )
 
 
 def _write(path: Path, text: str) -> None:
