@@ -508,6 +508,33 @@ def test_batch_output_has_a_blank_line_for_each_malformed_observation(ml: Any, s
     assert body[3].startswith("r3,")
 
 
+def test_evaluation_and_batch_on_data_of_another_schema_fail_naming_the_missing_attributes(
+    ml: Any, s3: Any, bucket: str
+) -> None:
+    frame, location = small_binary(s3, bucket)
+    train_id = create_data_source(ml, location, schema_of(frame, "BINARY"), None)
+    other = frame.rename(columns={"x0": "amount"})
+    other_location = put_text(s3, bucket, f"{unique_id('other')}/data.csv", other.to_csv(index=False))
+    other_id = create_data_source(ml, other_location, schema_of(other, "BINARY"), None)
+    model_id, evaluation_id, batch_id = unique_id("ml"), unique_id("ev"), unique_id("bp")
+    ml.create_ml_model(MLModelId=model_id, MLModelType="BINARY", TrainingDataSourceId=train_id)
+    ml.create_evaluation(EvaluationId=evaluation_id, MLModelId=model_id, EvaluationDataSourceId=other_id)
+    ml.create_batch_prediction(
+        BatchPredictionId=batch_id,
+        MLModelId=model_id,
+        BatchPredictionDataSourceId=other_id,
+        OutputUri=f"s3://{bucket}/{unique_id('out')}/",
+    )
+    for kind, entity_id, use in [
+        ("Evaluation", evaluation_id, "evaluate"),
+        ("BatchPrediction", batch_id, "predict"),
+    ]:
+        entity = wait_for(ml, kind, entity_id)
+        assert entity["Status"] == "FAILED", kind
+        assert f"DataSource '{other_id}' does not match the model's schema" in entity["Message"]
+        assert f"lacks the attribute(s) 'x0'; {use} with data of the same schema" in entity["Message"]
+
+
 def test_training_on_a_single_class_fails_with_an_actionable_message(ml: Any, s3: Any, bucket: str) -> None:
     frame, _ = small_binary(s3, bucket)
     frame["label"] = "1"

@@ -9,7 +9,7 @@ import numpy as np
 
 from aml_provider.local.data import Chunk, DataSourceReader, open_datasource, parse_binary
 from aml_provider.local.jobs.context import JobContext
-from aml_provider.local.jobs.training import TrainedModel, load_trained_model, score_threshold
+from aml_provider.local.jobs.training import TrainedModel, load_trained_model, require_inputs, score_threshold
 from aml_provider.local.learners import BINARY
 from aml_provider.local.writers import BatchOutput, result_header, result_lines
 
@@ -31,6 +31,7 @@ def run_batch_prediction(ctx: JobContext) -> dict[str, Any]:
     reader = open_datasource(
         ctx.s3, ctx.artifacts_of("DataSource", source_id), ctx.get_entity("DataSource", source_id)
     )
+    require_inputs(trained, reader.schema, source_id, "predict")
     leading = _leading_columns(trained, reader)
     header = result_header(trained.model_type, trained.classes, "tag" in leading, "trueLabel" in leading)
     output = BatchOutput(

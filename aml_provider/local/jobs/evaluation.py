@@ -10,7 +10,13 @@ import numpy as np
 from aml_provider.local.data import DataSourceReader, open_datasource
 from aml_provider.local.errors import JobFailed
 from aml_provider.local.jobs.context import JobContext
-from aml_provider.local.jobs.training import TrainedModel, encode_target, load_trained_model, score_threshold
+from aml_provider.local.jobs.training import (
+    TrainedModel,
+    encode_target,
+    load_trained_model,
+    require_inputs,
+    score_threshold,
+)
 from aml_provider.local.learners import MULTICLASS, evaluation_report, performance_metrics
 
 #: An evaluation with fewer records than this share of the training records gets an alert.
@@ -58,16 +64,9 @@ def run_evaluation(ctx: JobContext) -> dict[str, Any]:
 
 def _check_schema(trained: TrainedModel, reader: DataSourceReader, source_id: str) -> str:
     """The target name, once the evaluation data has every attribute the model reads, and the target."""
-    names = set(reader.schema.names)
-    needed = trained.schema.feature_names
-    missing = [name for name in needed if name not in names]
-    if missing:
-        raise JobFailed(
-            f"DataSource '{source_id}' does not match the model's schema: it lacks the attribute(s) "
-            f"{', '.join(repr(m) for m in missing)}; evaluate with data of the same schema as the training data."
-        )
+    require_inputs(trained, reader.schema, source_id, "evaluate")
     target = trained.schema.target or ""
-    if target not in names:
+    if target not in reader.schema.names:
         raise JobFailed(
             f"DataSource '{source_id}' has no target attribute '{target}'; an evaluation needs the true "
             "values: use data that contains the target and name it in the schema."

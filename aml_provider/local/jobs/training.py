@@ -66,6 +66,17 @@ def score_threshold(model: dict[str, Any]) -> float:
     return 0.5 if value is None else float(value)
 
 
+def require_inputs(trained: TrainedModel, schema: Schema, source_id: str, use: str) -> None:
+    """Fail unless the datasource's schema has every attribute the model reads (missing ones would be blank)."""
+    names = set(schema.names)
+    missing = [name for name in trained.schema.feature_names if name not in names]
+    if missing:
+        raise JobFailed(
+            f"DataSource '{source_id}' does not match the model's schema: it lacks the attribute(s) "
+            f"{', '.join(repr(m) for m in missing)}; {use} with data of the same schema as the training data."
+        )
+
+
 def encode_target(model_type: str, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Targets as the learner needs them (0/1, stripped label, value) and the mask of rows that have one."""
     if model_type == BINARY:
