@@ -35,7 +35,7 @@ from aml_provider.links.aml import (
     AmlMLModelLink,
 )
 from aml_provider.triggers.aml import COMPLETED_TRIGGERS, AmlRealtimeEndpointReadyTrigger
-from aml_provider.utils.documents import json_document
+from aml_provider.utils.documents import as_dict, as_list, json_document
 from aml_provider.utils.ids import entity_id_from_context
 from aml_provider.utils.lineage import s3_lineage
 
@@ -404,7 +404,7 @@ class AmlCreateDataSourceFromRDSOperator(AmlCreateDataSourceFromDatabaseOperator
             "ResourceRole": self.resource_role,
             "ServiceRole": self.service_role,
             "SubnetId": self.subnet_id,
-            "SecurityGroupIds": list(self.security_group_ids),
+            "SecurityGroupIds": as_list(self.security_group_ids, "security_group_ids"),
             **self.common_spec(),
         }
         self.hook.create_data_source_from_rds(
@@ -472,7 +472,7 @@ class AmlCreateMLModelOperator(AmlCreateEntityOperator):
             training_data_source_id=self.training_data_source_id,
             recipe=json_document(self.recipe, "recipe", self.document_dir()),
             recipe_uri=self.recipe_uri,
-            parameters=self.parameters,
+            parameters=as_dict(self.parameters, "parameters"),
             ml_model_name=self.ml_model_name,
         )
 
@@ -653,7 +653,7 @@ class AmlPredictOperator(AmlBaseOperator):
         self.record = record
 
     def execute(self, context: Context) -> dict[str, Any]:
-        return self.hook.predict(self.ml_model_id, self.record)
+        return self.hook.predict(self.ml_model_id, as_dict(self.record, "record") or {})
 
 
 class AmlEntityOperator(AmlBaseOperator):
@@ -815,7 +815,9 @@ class AmlAddTagsOperator(AmlBaseOperator):
         self.tags = tags
 
     def execute(self, context: Context) -> str:
-        self.hook.add_tags(entity_kind(self.resource_type), self.resource_id, self.tags)
+        self.hook.add_tags(
+            entity_kind(self.resource_type), self.resource_id, as_dict(self.tags, "tags") or {}
+        )
         return self.resource_id
 
 
@@ -837,5 +839,6 @@ class AmlRemoveTagsOperator(AmlBaseOperator):
         self.tag_keys = tag_keys
 
     def execute(self, context: Context) -> str:
-        self.hook.delete_tags(entity_kind(self.resource_type), self.resource_id, list(self.tag_keys))
+        tag_keys = as_list(self.tag_keys, "tag_keys") or []
+        self.hook.delete_tags(entity_kind(self.resource_type), self.resource_id, tag_keys)
         return self.resource_id

@@ -13,6 +13,7 @@ from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 
 from aml_provider.champion import CHAMPION, ModelFamily
 from aml_provider.operators.aml import AmlBaseOperator
+from aml_provider.utils.documents import as_dict
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -91,7 +92,7 @@ class AmlPromoteMLModelOperator(AmlEndpointSwitchOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         result = self.models.promote(
             self.ml_model_id,
-            self.smoke_record,
+            as_dict(self.smoke_record, "smoke_record"),
             waiter_delay=self.waiter_delay,
             waiter_max_attempts=self.waiter_max_attempts,
         )
@@ -110,7 +111,9 @@ class AmlRollbackMLModelOperator(AmlEndpointSwitchOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         result = self.models.rollback(
-            self.smoke_record, waiter_delay=self.waiter_delay, waiter_max_attempts=self.waiter_max_attempts
+            as_dict(self.smoke_record, "smoke_record"),
+            waiter_delay=self.waiter_delay,
+            waiter_max_attempts=self.waiter_max_attempts,
         )
         self.log.info(
             "Rolled %s back to %s (retired: %s)", self.family, result["champion"], result["retired"]
