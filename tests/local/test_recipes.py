@@ -270,6 +270,19 @@ def error_of(recipe: str, schema: Schema | None = None) -> RecipeError:
             "expected ')' closing lowercase( but the expression ends here",
         ),
         (["age fare"], "outputs[0]", "fare", "unexpected text after the end of the expression"),
+        (
+            ["fixed acidity // raw"],
+            "outputs[0]",
+            "acidity",
+            "unexpected text after the end of the expression; a name with spaces must be quoted: 'fixed acidity'",
+        ),
+        (
+            ["quantile_bin(total sulfur dioxide, 10)"],
+            "outputs[0]",
+            "sulfur",
+            "expected ',' and a second argument: quantile_bin(expression, n) with n from 2 to 1000; "
+            "a name with spaces must be quoted: 'total sulfur dioxide'",
+        ),
         (["1stFlrSF"], "outputs[0]", "1stFlrSF", "quote it: '1stFlrSF'"),
         (["'age"], "outputs[0]", "'age", "missing its closing quote"),
         (

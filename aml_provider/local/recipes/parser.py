@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aml_provider.local.recipes.lexer import Lexer, Token, quote_name
+from aml_provider.local.recipes.lexer import Lexer, Token, quote_name, quoted
 from aml_provider.local.recipes.source import RecipeError, Snippet
 
 
@@ -191,4 +191,23 @@ class ExpressionParser:
     def fail(self, token: Token, rule: str) -> RecipeError:
         if token.kind == "eof":
             rule += " but the expression ends here"
+        elif spaced := self.spaced_name(token):
+            rule += f"; a name with spaces must be quoted: {quoted(spaced)}"
         return self.snippet.error(token.start, token.end, rule)
+
+    def spaced_name(self, token: Token) -> str | None:
+        """`a b` when `token` is the bare word `b` right after the bare word `a` (an unquoted spaced name)."""
+        tokens, text = self.tokens, self.snippet.text
+        at = next(i for i, t in enumerate(tokens) if t is token)
+        if at == 0 or not _is_word_after(text, tokens[at - 1], token):
+            return None
+        last = at
+        while last + 1 < len(tokens) and _is_word_after(text, tokens[last], tokens[last + 1]):
+            last += 1
+        return text[tokens[at - 1].start : tokens[last].end]
+
+
+def _is_word_after(text: str, word: Token, token: Token) -> bool:
+    """Whether `token` is a bare word that follows the bare `word` after nothing but spaces."""
+    bare = all(t.kind == "name" and not t.quoted for t in (word, token))
+    return bare and token.start > word.end and not text[word.end : token.start].strip(" ")
