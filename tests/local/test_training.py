@@ -535,6 +535,30 @@ def test_evaluation_and_batch_on_data_of_another_schema_fail_naming_the_missing_
         assert f"lacks the attribute(s) 'x0'; {use} with data of the same schema" in entity["Message"]
 
 
+def test_multiclass_batch_true_labels_are_spelled_like_the_class_columns(
+    ml: Any, s3: Any, bucket: str
+) -> None:
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame({"rid": [f"r{i}" for i in range(300)], "x0": rng.normal(size=300)})
+    frame["label"] = np.select([frame["x0"] < -0.5, frame["x0"] > 0.5], [" low", " high"], " mid")
+    location = put_text(s3, bucket, f"{unique_id('padded')}/data.csv", frame.to_csv(index=False))
+    data_source_id = create_data_source(ml, location, schema_of(frame, "MULTICLASS"), None)
+    model_id, batch_id = unique_id("ml"), unique_id("bp")
+    ml.create_ml_model(MLModelId=model_id, MLModelType="MULTICLASS", TrainingDataSourceId=data_source_id)
+    output_uri = f"s3://{bucket}/{unique_id('out')}/"
+    ml.create_batch_prediction(
+        BatchPredictionId=batch_id,
+        MLModelId=model_id,
+        BatchPredictionDataSourceId=data_source_id,
+        OutputUri=output_uri,
+    )
+    batch = wait_for(ml, "BatchPrediction", batch_id)
+    assert batch["Status"] == "COMPLETED", batch.get("Message")
+    results = read_results(s3, f"{output_uri}batch-prediction/result/{batch_id}-data.csv.gz")
+    assert list(results.columns) == ["tag", "trueLabel", "high", "low", "mid"]
+    assert results["trueLabel"].tolist() == frame["label"].str.strip().tolist()
+
+
 def test_training_on_a_single_class_fails_with_an_actionable_message(ml: Any, s3: Any, bucket: str) -> None:
     frame, _ = small_binary(s3, bucket)
     frame["label"] = "1"

@@ -9,8 +9,14 @@ import numpy as np
 
 from aml_provider.local.data import Chunk, DataSourceReader, open_datasource, parse_binary
 from aml_provider.local.jobs.context import JobContext
-from aml_provider.local.jobs.training import TrainedModel, load_trained_model, require_inputs, score_threshold
-from aml_provider.local.learners import BINARY
+from aml_provider.local.jobs.training import (
+    TrainedModel,
+    encode_target,
+    load_trained_model,
+    require_inputs,
+    score_threshold,
+)
+from aml_provider.local.learners import BINARY, MULTICLASS
 from aml_provider.local.writers import BatchOutput, result_header, result_lines
 
 
@@ -99,10 +105,13 @@ def _chunk_lines(trained: TrainedModel, chunk: Chunk, leading: dict[str, str], t
 
 
 def _leading_text(trained: TrainedModel, name: str, values: np.ndarray) -> np.ndarray:
-    """trueLabel of a BINARY target as 0/1 (empty if not a binary value); other columns as given."""
+    """trueLabel as the model reads the target: 0/1 for BINARY (empty if not a binary value), the class
+    label without surrounding spaces for MULTICLASS (as in the header); other columns as given."""
     if name == "trueLabel" and trained.model_type == BINARY:
         parsed = parse_binary(values)
         return np.where(np.isnan(parsed), "", np.where(parsed == 1.0, "1", "0"))
+    if name == "trueLabel" and trained.model_type == MULTICLASS:
+        return encode_target(MULTICLASS, values)[0]
     return values
 
 
