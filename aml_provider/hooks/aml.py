@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 WAITERS_PATH = Path(__file__).parents[1] / "waiters" / "machinelearning.json"
 AWS_DOMAINS = (".amazonaws.com", ".amazonaws.com.cn", ".api.aws")
 ENDPOINT_WAITER = "realtime_endpoint_ready"
+#: The waiter for each EndpointStatus an endpoint operation waits for (mounted, removed).
+ENDPOINT_WAITERS = {"READY": ENDPOINT_WAITER, "NONE": "realtime_endpoint_deleted"}
 FAILED_STATES = ("FAILED", "DELETED")
 #: Evaluation metric names and whether a larger value is better.
 METRICS = {"BinaryAUC": True, "MulticlassAvgFScore": True, "RegressionRMSE": False}
@@ -342,10 +344,12 @@ class AmlHook(AwsBaseHook):
         self._wait(kind.waiter, kind, entity_id, {kind.id_key: entity_id}, waiter_delay, waiter_max_attempts)
         return self.get(kind, entity_id)
 
-    def wait_for_endpoint(self, ml_model_id: str, *, waiter_delay: float, waiter_max_attempts: int) -> None:
-        """Poll until the model's real-time endpoint is READY; raise AmlError if it (or the model) fails."""
+    def wait_for_endpoint(
+        self, ml_model_id: str, *, status: str = "READY", waiter_delay: float, waiter_max_attempts: int
+    ) -> None:
+        """Poll until the model's real-time endpoint is READY (or NONE: removed); raise AmlError if it fails."""
         self._wait(
-            ENDPOINT_WAITER,
+            ENDPOINT_WAITERS[status],
             ML_MODEL,
             ml_model_id,
             {"MLModelId": ml_model_id},
@@ -373,7 +377,7 @@ class AmlHook(AwsBaseHook):
                 status_args=["Status", "EndpointInfo.EndpointStatus"] if kind is ML_MODEL else ["Status"],
             )
         except WaiterTerminalFailure as error:
-            if waiter_name == ENDPOINT_WAITER:
+            if waiter_name in ENDPOINT_WAITERS.values():
                 self.endpoint_status(entity_id)
             else:
                 self.check_not_failed(kind, self.get(kind, entity_id))

@@ -34,7 +34,12 @@ from aml_provider.links.aml import (
     AmlLink,
     AmlMLModelLink,
 )
-from aml_provider.triggers.aml import COMPLETED_TRIGGERS, AmlRealtimeEndpointReadyTrigger
+from aml_provider.triggers.aml import (
+    COMPLETED_TRIGGERS,
+    AmlRealtimeEndpointDeletedTrigger,
+    AmlRealtimeEndpointReadyTrigger,
+    AmlRealtimeEndpointTrigger,
+)
 from aml_provider.utils.documents import as_dict, as_list, json_document
 from aml_provider.utils.ids import entity_id_from_context
 from aml_provider.utils.lineage import s3_lineage
@@ -585,15 +590,20 @@ class AmlCreateBatchPredictionOperator(AmlCreateEntityOperator):
         return s3_lineage(inputs=[location] if location else [], outputs=[batch["OutputUri"]])
 
 
-class AmlCreateRealtimeEndpointOperator(AmlWaitingOperator):
+class AmlRealtimeEndpointOperator(AmlWaitingOperator):
     """
-    Create a model's real-time endpoint (reusing one that exists) and wait until it is READY.
+    Base of the operators that mount or remove a model's real-time endpoint and wait for the change.
 
-    Returns the model ID. :param ml_model_id: the model. (templated)
+    Returns the model ID.
+
+    :param ml_model_id: the model. (templated)
     """
 
     template_fields: Sequence[str] = aws_template_fields("ml_model_id")
     operator_extra_links = (AmlMLModelLink(),)
+    #: The EndpointStatus the change ends in.
+    target_status: ClassVar[str]
+    trigger_class: ClassVar[type[AmlRealtimeEndpointTrigger]]
 
     def __init__(
         self, *, ml_model_id: str, waiter_delay: float = 10, waiter_max_attempts: int = 60, **kwargs: Any
@@ -602,38 +612,72 @@ class AmlCreateRealtimeEndpointOperator(AmlWaitingOperator):
         self.ml_model_id = ml_model_id
 
     def execute(self, context: Context) -> Any:
-        self.hook.create_realtime_endpoint(self.ml_model_id)
+        self.change(self.ml_model_id)
         url = AmlMLModelLink.persist_entity(context, self, self.hook, self.ml_model_id)
-        self.log.info("Creating the real-time endpoint of Amazon ML model %s: %s", self.ml_model_id, url)
+        self.log.info(
+            "Real-time endpoint of Amazon ML model %s going to %s: %s",
+            self.ml_model_id,
+            self.target_status,
+            url,
+        )
         return self.finish(self.ml_model_id)
+
+    def change(self, ml_model_id: str) -> None:
+        """Ask Amazon ML for the change (AmlHook's endpoint methods skip what is already done)."""
+        raise NotImplementedError
 
     def entity_id_from_event(self, event: dict[str, Any]) -> str:
         return event["ml_model_id"]
 
     def is_done(self, entity_id: str) -> bool:
-        return self.hook.endpoint_status(entity_id) == "READY"
+        return self.hook.endpoint_status(entity_id) == self.target_status
 
     def trigger(self, entity_id: str, **kwargs: Any) -> BaseTrigger:
-        return AmlRealtimeEndpointReadyTrigger(ml_model_id=entity_id, **kwargs)
+        return self.trigger_class(ml_model_id=entity_id, **kwargs)
 
     def wait(self, entity_id: str) -> None:
         self.hook.wait_for_endpoint(
-            entity_id, waiter_delay=self.waiter_delay, waiter_max_attempts=self.waiter_max_attempts
+            entity_id,
+            status=self.target_status,
+            waiter_delay=self.waiter_delay,
+            waiter_max_attempts=self.waiter_max_attempts,
         )
 
 
-class AmlDeleteRealtimeEndpointOperator(AmlBaseOperator):
-    """Delete a model's real-time endpoint (nothing to do if it has none). :param ml_model_id: (templated)"""
+class AmlCreateRealtimeEndpointOperator(AmlRealtimeEndpointOperator):
+    """
+    Create a model's real-time endpoint (reusing one that exists) and wait until it is READY.
 
-    template_fields: Sequence[str] = aws_template_fields("ml_model_id")
+    Returns the model ID.
 
-    def __init__(self, *, ml_model_id: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.ml_model_id = ml_model_id
+    :param ml_model_id: the model. (templated)
+    """
 
-    def execute(self, context: Context) -> str:
-        self.hook.delete_realtime_endpoint(self.ml_model_id)
-        return self.ml_model_id
+    target_status = "READY"
+    trigger_class = AmlRealtimeEndpointReadyTrigger
+
+    def change(self, ml_model_id: str) -> None:
+        self.hook.create_realtime_endpoint(ml_model_id)
+
+
+class AmlDeleteRealtimeEndpointOperator(AmlRealtimeEndpointOperator):
+    """
+    Delete a model's real-time endpoint (nothing to do if it has none) and wait until it is gone.
+
+    Returns the model ID.
+
+    :param ml_model_id: the model. (templated)
+    """
+
+    target_status = "NONE"
+    trigger_class = AmlRealtimeEndpointDeletedTrigger
+
+    def change(self, ml_model_id: str) -> None:
+        self.hook.delete_realtime_endpoint(ml_model_id)
+
+    def is_done(self, entity_id: str) -> bool:
+        """Gone is gone, even when the model itself has failed or was deleted."""
+        return self.hook.endpoint_info(entity_id).get("EndpointStatus", "NONE") == "NONE"
 
 
 class AmlPredictOperator(AmlBaseOperator):

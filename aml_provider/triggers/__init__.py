@@ -9,7 +9,9 @@ from aml_provider.triggers.aml import (
     AmlEntityCompletedTrigger,
     AmlEvaluationCompletedTrigger,
     AmlMLModelCompletedTrigger,
+    AmlRealtimeEndpointDeletedTrigger,
     AmlRealtimeEndpointReadyTrigger,
+    AmlRealtimeEndpointTrigger,
 )
 
 __all__ = [
@@ -18,6 +20,8 @@ __all__ = [
     "AmlEntityCompletedTrigger",
     "AmlEvaluationCompletedTrigger",
     "AmlMLModelCompletedTrigger",
+    "AmlRealtimeEndpointDeletedTrigger",
     "AmlRealtimeEndpointReadyTrigger",
+    "AmlRealtimeEndpointTrigger",
     "COMPLETED_TRIGGERS",
 ]

@@ -9,7 +9,7 @@ from airflow.providers.amazon.aws.triggers.base import AwsBaseWaiterTrigger
 from aml_provider.hooks.aml import (
     BATCH_PREDICTION,
     DATA_SOURCE,
-    ENDPOINT_WAITER,
+    ENDPOINT_WAITERS,
     EVALUATION,
     ML_MODEL,
     AmlHook,
@@ -105,16 +105,27 @@ class AmlBatchPredictionCompletedTrigger(AmlEntityCompletedTrigger):
         super().__init__(entity_id=batch_prediction_id, **kwargs)
 
 
-class AmlRealtimeEndpointReadyTrigger(AmlEntityCompletedTrigger):
-    """Wait until a model's real-time endpoint is READY; fail when it (or the model) fails."""
+class AmlRealtimeEndpointTrigger(AmlEntityCompletedTrigger):
+    """Base of the triggers that wait for a model's real-time endpoint to reach an EndpointStatus."""
 
     kind = ML_MODEL
-    waiter = ENDPOINT_WAITER
 
     def __init__(self, *, ml_model_id: str, **kwargs: Any) -> None:
         super().__init__(entity_id=ml_model_id, **kwargs)
-        self.status_queries = ["Status", "EndpointInfo.EndpointStatus", "Message"]
+        self.status_queries = ["Status", "EndpointInfo.EndpointStatus", "Message", "LogUri"]
         self.failure_message = f"The real-time endpoint of Amazon ML model {ml_model_id} failed"
+
+
+class AmlRealtimeEndpointReadyTrigger(AmlRealtimeEndpointTrigger):
+    """Wait until a model's real-time endpoint is READY; fail when it (or the model) fails."""
+
+    waiter = ENDPOINT_WAITERS["READY"]
+
+
+class AmlRealtimeEndpointDeletedTrigger(AmlRealtimeEndpointTrigger):
+    """Wait until a model's real-time endpoint is gone (EndpointStatus NONE); fail when it fails."""
+
+    waiter = ENDPOINT_WAITERS["NONE"]
 
 
 COMPLETED_TRIGGERS: dict[str, type[AmlEntityCompletedTrigger]] = {

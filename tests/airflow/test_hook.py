@@ -22,6 +22,7 @@ CUSTOM_WAITERS = {
     "evaluation_completed",
     "batch_prediction_completed",
     "realtime_endpoint_ready",
+    "realtime_endpoint_deleted",
 }
 
 

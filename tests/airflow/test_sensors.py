@@ -17,6 +17,7 @@ from aml_provider.operators import (
     AmlCreateEvaluationOperator,
     AmlCreateMLModelOperator,
     AmlCreateRealtimeEndpointOperator,
+    AmlDeleteRealtimeEndpointOperator,
     AmlPredictOperator,
 )
 from aml_provider.sensors import (
@@ -155,3 +156,23 @@ def test_endpoints_become_ready_before_predictions(
     assert dag_runner.xcom(dag_run, "open_waiting") == waited
     for task_id in ("predict_waited", "predict_sensed"):
         assert dag_runner.xcom(dag_run, task_id)["predictedLabel"] == "0"
+
+
+@MODES
+def test_deleting_an_endpoint_waits_until_it_is_gone(
+    dag_runner: DagRunner, deferrable: bool, slow_endpoints: str, training_csv: str
+) -> None:
+    ml_model_id = trained_model(slow_endpoints, training_csv)
+    common: dict[str, Any] = {"aws_conn_id": slow_endpoints, "deferrable": deferrable, "waiter_delay": 0.3}
+    with dag_runner.dag() as dag:
+        (
+            AmlCreateRealtimeEndpointOperator(task_id="open", ml_model_id=ml_model_id, **common)
+            >> AmlDeleteRealtimeEndpointOperator(task_id="close", ml_model_id=ml_model_id, **common)
+        )
+    dag_run = dag_runner.run(dag)
+
+    states = dag_runner.states(dag_run)
+    assert set(states.values()) == {"success"}, (states, dag_runner.failure_text())
+    assert dag_runner.xcom(dag_run, "close") == ml_model_id
+    model = AmlHook(aws_conn_id=slow_endpoints).get(ML_MODEL, ml_model_id)
+    assert model["EndpointInfo"]["EndpointStatus"] == "NONE"

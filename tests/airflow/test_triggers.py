@@ -8,12 +8,13 @@ from typing import Any
 
 import pytest
 
-from aml_provider.hooks import DATA_SOURCE, ML_MODEL, AmlHook
+from aml_provider.hooks import DATA_SOURCE, ML_MODEL, AmlError, AmlHook
 from aml_provider.triggers import (
     AmlBatchPredictionCompletedTrigger,
     AmlDataSourceCompletedTrigger,
     AmlEvaluationCompletedTrigger,
     AmlMLModelCompletedTrigger,
+    AmlRealtimeEndpointDeletedTrigger,
     AmlRealtimeEndpointReadyTrigger,
 )
 from tests.airflow.data import SCHEMA
@@ -25,6 +26,7 @@ TRIGGERS = [
     (AmlEvaluationCompletedTrigger, "evaluation_id"),
     (AmlBatchPredictionCompletedTrigger, "batch_prediction_id"),
     (AmlRealtimeEndpointReadyTrigger, "ml_model_id"),
+    (AmlRealtimeEndpointDeletedTrigger, "ml_model_id"),
 ]
 HOOK_ARGUMENTS = {
     "aws_conn_id": "aml_conn",
@@ -114,3 +116,28 @@ def test_trigger_gives_up_after_its_attempts(aws_connection: str, training_csv: 
         "ml_model_id": ml_model_id,
     }
     hook.wait_for_completion(ML_MODEL, ml_model_id, waiter_delay=0.2, waiter_max_attempts=300)
+
+
+def test_endpoint_deleted_waits_until_the_endpoint_is_gone(aws_connection: str, training_csv: str) -> None:
+    hook = AmlHook()
+    data_source_id = hook.create_data_source_from_s3(
+        unique_id("ds"), data_location_s3=training_csv, data_schema=json.dumps(SCHEMA)
+    )
+    ml_model_id = hook.create_ml_model(
+        unique_id("ml"), ml_model_type="BINARY", training_data_source_id=data_source_id
+    )
+    hook.wait_for_completion(ML_MODEL, ml_model_id, waiter_delay=0.2, waiter_max_attempts=300)
+    hook.create_realtime_endpoint(ml_model_id)
+    hook.wait_for_endpoint(ml_model_id, waiter_delay=0.1, waiter_max_attempts=100)
+
+    def deleted() -> AmlRealtimeEndpointDeletedTrigger:
+        return AmlRealtimeEndpointDeletedTrigger(
+            ml_model_id=ml_model_id, waiter_delay=0.1, waiter_max_attempts=3
+        )
+
+    assert first_event(deleted())["status"] == "error"  # still READY
+    with pytest.raises(AmlError, match="did not finish within 3 checks"):
+        hook.wait_for_endpoint(ml_model_id, status="NONE", waiter_delay=0.1, waiter_max_attempts=3)
+    hook.delete_realtime_endpoint(ml_model_id)
+    assert first_event(deleted()) == {"status": "success", "ml_model_id": ml_model_id}
+    hook.wait_for_endpoint(ml_model_id, status="NONE", waiter_delay=0.1, waiter_max_attempts=3)
