@@ -62,6 +62,10 @@ class EntityKind:
     def waiter(self) -> str:
         return f"{self.snake}_completed"
 
+    def describe(self, entity_id: str) -> str:
+        """How messages name one entity: ``Amazon ML data source ds-1``."""
+        return f"Amazon ML {self.label} {entity_id}"
+
 
 DATA_SOURCE = EntityKind("DataSource", "data source", "ds", "data_source")
 ML_MODEL = EntityKind("MLModel", "model", "ml", "ml_model")
@@ -89,7 +93,7 @@ def failure_message(kind: EntityKind, entity: Mapping[str, Any]) -> str:
     )
     log_uri = entity.get("LogUri")
     where = f" (log: {log_uri})" if log_uri else ""
-    return f"Amazon ML {kind.label} {entity.get(kind.id_key)} ended {entity.get('Status')}: {reason}{where}"
+    return f"{kind.describe(entity.get(kind.id_key, '?'))} ended {entity.get('Status')}: {reason}{where}"
 
 
 def _without_none(request: Mapping[str, Any]) -> dict[str, Any]:
@@ -148,6 +152,13 @@ class AmlHook(AwsBaseHook):
 
     def status(self, kind: EntityKind, entity_id: str) -> str:
         return self.get(kind, entity_id)["Status"]
+
+    def completed(self, kind: EntityKind, entity_id: str) -> bool:
+        """True when the entity is COMPLETED; raise AmlError with Amazon ML's explanation when it failed."""
+        entity = self.get(kind, entity_id)
+        self.check_not_failed(kind, entity)
+        self.log.info("%s is %s", kind.describe(entity_id), entity["Status"])
+        return entity["Status"] == "COMPLETED"
 
     def describe(self, kind: EntityKind, **filters: Any) -> Iterator[dict[str, Any]]:
         """Yield the entities Describe<Kinds> finds for the filters, across all pages."""
@@ -304,9 +315,7 @@ class AmlHook(AwsBaseHook):
         existing = self.find(kind, entity_id)
         if existing is not None:
             self._check_same_parameters(kind, entity_id, existing, expected)
-            self.log.info(
-                "Reattaching to Amazon ML %s %s (%s)", kind.label, entity_id, existing.get("Status")
-            )
+            self.log.info("Reattaching to %s (%s)", kind.describe(entity_id), existing.get("Status"))
             return entity_id
         try:
             getattr(self.client, operation)(**{kind.id_key: entity_id}, **_without_none(request))
@@ -314,7 +323,7 @@ class AmlHook(AwsBaseHook):
             if error.response.get("Error", {}).get("Code") == "IdempotentParameterMismatchException":
                 raise AmlError(self._mismatch_message(kind, entity_id, str(error))) from error
             raise
-        self.log.info("Created Amazon ML %s %s", kind.label, entity_id)
+        self.log.info("Created %s", kind.describe(entity_id))
         return entity_id
 
     def _check_same_parameters(
@@ -372,8 +381,8 @@ class AmlHook(AwsBaseHook):
                 waiter_delay=waiter_delay,  # type: ignore[arg-type]
                 waiter_max_attempts=waiter_max_attempts,
                 args=args,
-                failure_message=f"Amazon ML {kind.label} {entity_id} failed",
-                status_message=f"Amazon ML {kind.label} {entity_id} is",
+                failure_message=f"{kind.describe(entity_id)} failed",
+                status_message=f"{kind.describe(entity_id)} is",
                 status_args=["Status", "EndpointInfo.EndpointStatus"] if kind is ML_MODEL else ["Status"],
             )
         except WaiterTerminalFailure as error:
@@ -381,10 +390,10 @@ class AmlHook(AwsBaseHook):
                 self.endpoint_status(entity_id)
             else:
                 self.check_not_failed(kind, self.get(kind, entity_id))
-            raise AmlError(f"Amazon ML {kind.label} {entity_id} failed: {error}") from error
+            raise AmlError(f"{kind.describe(entity_id)} failed: {error}") from error
         except WaiterMaxAttemptsError as error:
             raise AmlError(
-                f"Amazon ML {kind.label} {entity_id} did not finish within {waiter_max_attempts} checks "
+                f"{kind.describe(entity_id)} did not finish within {waiter_max_attempts} checks "
                 f"{waiter_delay} s apart; raise waiter_max_attempts or waiter_delay to wait longer"
             ) from error
 
@@ -399,7 +408,7 @@ class AmlHook(AwsBaseHook):
     def delete(self, kind: EntityKind, entity_id: str) -> bool:
         """Delete the entity; False when it was already DELETED (so retries succeed)."""
         if self.status(kind, entity_id) == "DELETED":
-            self.log.info("Amazon ML %s %s is already deleted", kind.label, entity_id)
+            self.log.info("%s is already deleted", kind.describe(entity_id))
             return False
         getattr(self.client, f"delete_{kind.snake}")(**{kind.id_key: entity_id})
         return True

@@ -35,10 +35,13 @@ from aml_provider.links.aml import (
     AmlMLModelLink,
 )
 from aml_provider.triggers.aml import (
-    COMPLETED_TRIGGERS,
+    AmlBatchPredictionCompletedTrigger,
+    AmlDataSourceCompletedTrigger,
+    AmlEntityCompletedTrigger,
+    AmlEvaluationCompletedTrigger,
+    AmlMLModelCompletedTrigger,
     AmlRealtimeEndpointDeletedTrigger,
     AmlRealtimeEndpointReadyTrigger,
-    AmlRealtimeEndpointTrigger,
 )
 from aml_provider.utils.documents import as_dict, as_list, json_document
 from aml_provider.utils.ids import entity_id_from_context
@@ -46,7 +49,6 @@ from aml_provider.utils.lineage import s3_lineage
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
-    from airflow.triggers.base import BaseTrigger
 
 
 class AmlBaseOperator(AwsBaseOperator[AmlHook]):
@@ -65,6 +67,9 @@ class AmlWaitingOperator(AmlBaseOperator):
     :param waiter_max_attempts: status checks before giving up.
     :param deferrable: wait in the triggerer (needs aiobotocore); only with ``wait_for_completion``.
     """
+
+    #: What the triggerer waits with; its events name the entity by the kind's ID argument.
+    trigger_class: ClassVar[type[AmlEntityCompletedTrigger]]
 
     def __init__(
         self,
@@ -90,39 +95,24 @@ class AmlWaitingOperator(AmlBaseOperator):
         if self.is_done(entity_id):
             return self.result(entity_id)
         if self.deferrable:
-            self.defer(
-                trigger=self.trigger(entity_id, **self.trigger_arguments()),
-                method_name="execute_complete",
-                timeout=timedelta(seconds=self.waiter_delay * self.waiter_max_attempts + 60),
+            trigger = self.trigger_class.for_task(
+                self, entity_id, waiter_delay=self.waiter_delay, waiter_max_attempts=self.waiter_max_attempts
             )
+            timeout = timedelta(seconds=self.waiter_delay * self.waiter_max_attempts + 60)
+            # defer() raises TaskDeferred; the task resumes in execute_complete.
+            self.defer(trigger=trigger, method_name="execute_complete", timeout=timeout)
         self.wait(entity_id)
         return self.result(entity_id)
-
-    def trigger_arguments(self) -> dict[str, Any]:
-        return {
-            "waiter_delay": self.waiter_delay,
-            "waiter_max_attempts": self.waiter_max_attempts,
-            "aws_conn_id": self.aws_conn_id,
-            "region_name": self.region_name,
-            "verify": self.verify,
-            "botocore_config": self.botocore_config,
-        }
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
         """Resume after the trigger: raise its error message, or return the result."""
         event = validate_execute_complete_event(event)
         if event["status"] != "success":
             raise AmlError(event.get("message", f"Amazon ML trigger failed: {event}"))
-        return self.result(self.entity_id_from_event(event))
-
-    def entity_id_from_event(self, event: dict[str, Any]) -> str:
-        raise NotImplementedError
+        return self.result(self.trigger_class.entity_id_of(event))
 
     def is_done(self, entity_id: str) -> bool:
         """True when finished; raise AmlError when it failed."""
-        raise NotImplementedError
-
-    def trigger(self, entity_id: str, **kwargs: Any) -> BaseTrigger:
         raise NotImplementedError
 
     def wait(self, entity_id: str) -> None:
@@ -145,11 +135,11 @@ class AmlCreateEntityOperator(AmlWaitingOperator):
         self.create(entity_id)
         self.entity_id = entity_id
         url = self.link.persist_entity(context, self, self.hook, entity_id, **self.link_arguments())
-        self.log.info("Amazon ML %s %s: %s", self.kind.label, entity_id, url)
+        self.log.info("%s: %s", self.kind.describe(entity_id), url)
         return self.finish(entity_id)
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
-        self.entity_id = self.entity_id_from_event(validate_execute_complete_event(event))
+        self.entity_id = self.trigger_class.entity_id_of(validate_execute_complete_event(event))
         return super().execute_complete(context, event)
 
     def create(self, entity_id: str) -> None:
@@ -159,16 +149,8 @@ class AmlCreateEntityOperator(AmlWaitingOperator):
     def link_arguments(self) -> dict[str, str]:
         return {}
 
-    def entity_id_from_event(self, event: dict[str, Any]) -> str:
-        return event[self.kind.id_param]
-
     def is_done(self, entity_id: str) -> bool:
-        entity = self.hook.get(self.kind, entity_id)
-        self.hook.check_not_failed(self.kind, entity)
-        return entity["Status"] == "COMPLETED"
-
-    def trigger(self, entity_id: str, **kwargs: Any) -> BaseTrigger:
-        return COMPLETED_TRIGGERS[self.kind.name].for_entity(entity_id, **kwargs)
+        return self.hook.completed(self.kind, entity_id)
 
     def wait(self, entity_id: str) -> None:
         self.hook.wait_for_completion(
@@ -184,6 +166,7 @@ class AmlCreateDataSourceOperator(AmlCreateEntityOperator):
     """Shared parts of the data source operators; lineage reports the data source's S3 location."""
 
     kind = DATA_SOURCE
+    trigger_class = AmlDataSourceCompletedTrigger
     link = AmlDataSourceLink()
     operator_extra_links = (link,)
 
@@ -436,6 +419,7 @@ class AmlCreateMLModelOperator(AmlCreateEntityOperator):
     """
 
     kind = ML_MODEL
+    trigger_class = AmlMLModelCompletedTrigger
     link = AmlMLModelLink()
     operator_extra_links = (link,)
     template_fields: Sequence[str] = aws_template_fields(
@@ -496,6 +480,7 @@ class AmlCreateEvaluationOperator(AmlCreateEntityOperator):
     """
 
     kind = EVALUATION
+    trigger_class = AmlEvaluationCompletedTrigger
     link = AmlEvaluationLink()
     operator_extra_links = (link,)
     template_fields: Sequence[str] = aws_template_fields(
@@ -544,6 +529,7 @@ class AmlCreateBatchPredictionOperator(AmlCreateEntityOperator):
     """
 
     kind = BATCH_PREDICTION
+    trigger_class = AmlBatchPredictionCompletedTrigger
     link = AmlBatchPredictionLink()
     operator_extra_links = (link,)
     template_fields: Sequence[str] = aws_template_fields(
@@ -603,7 +589,6 @@ class AmlRealtimeEndpointOperator(AmlWaitingOperator):
     operator_extra_links = (AmlMLModelLink(),)
     #: The EndpointStatus the change ends in.
     target_status: ClassVar[str]
-    trigger_class: ClassVar[type[AmlRealtimeEndpointTrigger]]
 
     def __init__(
         self, *, ml_model_id: str, waiter_delay: float = 10, waiter_max_attempts: int = 60, **kwargs: Any
@@ -626,14 +611,8 @@ class AmlRealtimeEndpointOperator(AmlWaitingOperator):
         """Ask Amazon ML for the change (AmlHook's endpoint methods skip what is already done)."""
         raise NotImplementedError
 
-    def entity_id_from_event(self, event: dict[str, Any]) -> str:
-        return event["ml_model_id"]
-
     def is_done(self, entity_id: str) -> bool:
         return self.hook.endpoint_status(entity_id) == self.target_status
-
-    def trigger(self, entity_id: str, **kwargs: Any) -> BaseTrigger:
-        return self.trigger_class(ml_model_id=entity_id, **kwargs)
 
     def wait(self, entity_id: str) -> None:
         self.hook.wait_for_endpoint(

@@ -69,34 +69,20 @@ class AmlBaseSensor(AwsBaseSensor[AmlHook]):
         if self.poke(context):
             return None
         attempts = self.max_retries or max(1, math.ceil(self.timeout / self.poke_interval))
-        self.defer(
-            trigger=self.trigger_class.for_entity(
-                self.entity_id,
-                waiter_delay=self.poke_interval,
-                waiter_max_attempts=attempts,
-                aws_conn_id=self.aws_conn_id,
-                region_name=self.region_name,
-                verify=self.verify,
-                botocore_config=self.botocore_config,
-            ),
-            method_name="execute_complete",
-            timeout=timedelta(seconds=self.timeout),
+        trigger = self.trigger_class.for_task(
+            self, self.entity_id, waiter_delay=self.poke_interval, waiter_max_attempts=attempts
         )
+        self.defer(trigger=trigger, method_name="execute_complete", timeout=timedelta(seconds=self.timeout))
         return None
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> None:
         """Check the entity once more on the worker; the trigger's verdict alone is not trusted."""
         event = validate_execute_complete_event(event)
         if not self.poke(context):
-            raise AmlError(
-                event.get("message") or f"Amazon ML {self.kind.label} {self.entity_id} did not finish"
-            )
+            raise AmlError(event.get("message") or f"{self.kind.describe(self.entity_id)} did not finish")
 
     def poke(self, context: Context) -> bool:
-        entity = self.hook.get(self.kind, self.entity_id)
-        self.hook.check_not_failed(self.kind, entity)
-        self.log.info("Amazon ML %s %s is %s", self.kind.label, self.entity_id, entity["Status"])
-        return entity["Status"] == "COMPLETED"
+        return self.hook.completed(self.kind, self.entity_id)
 
 
 class AmlDataSourceCompletedSensor(AmlBaseSensor):

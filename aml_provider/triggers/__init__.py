@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from aml_provider.triggers.aml import (
-    COMPLETED_TRIGGERS,
     AmlBatchPredictionCompletedTrigger,
     AmlDataSourceCompletedTrigger,
     AmlEntityCompletedTrigger,
@@ -23,5 +22,4 @@ __all__ = [
     "AmlRealtimeEndpointDeletedTrigger",
     "AmlRealtimeEndpointReadyTrigger",
     "AmlRealtimeEndpointTrigger",
-    "COMPLETED_TRIGGERS",
 ]

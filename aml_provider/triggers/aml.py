@@ -27,7 +27,8 @@ class AmlEntityCompletedTrigger(AwsBaseWaiterTrigger):
 
     aws_hook_class = AmlHook
     kind: ClassVar[EntityKind]
-    waiter: ClassVar[str]
+    #: The waiter in waiters/machinelearning.json; by default the kind's ``<kind>_completed``.
+    waiter: ClassVar[str | None] = None
 
     def __init__(
         self,
@@ -43,10 +44,10 @@ class AmlEntityCompletedTrigger(AwsBaseWaiterTrigger):
         kind = self.kind
         super().__init__(
             serialized_fields={kind.id_param: entity_id},
-            waiter_name=self.waiter,
+            waiter_name=self.waiter or kind.waiter,
             waiter_args={kind.id_key: entity_id},
-            failure_message=f"Amazon ML {kind.label} {entity_id} failed",
-            status_message=f"Amazon ML {kind.label} {entity_id} is",
+            failure_message=f"{kind.describe(entity_id)} failed",
+            status_message=f"{kind.describe(entity_id)} is",
             status_queries=["Status", "Message", "LogUri"],
             return_key=kind.id_param,
             return_value=entity_id,
@@ -64,12 +65,31 @@ class AmlEntityCompletedTrigger(AwsBaseWaiterTrigger):
         arguments: dict[str, Any] = {cls.kind.id_param: entity_id, **kwargs}
         return cls(**arguments)
 
+    @classmethod
+    def for_task(
+        cls, task: Any, entity_id: str, *, waiter_delay: float, waiter_max_attempts: int
+    ) -> AmlEntityCompletedTrigger:
+        """Build the trigger for an operator or sensor, with its connection, region, verify and botocore_config."""
+        return cls.for_entity(
+            entity_id,
+            waiter_delay=waiter_delay,
+            waiter_max_attempts=waiter_max_attempts,
+            aws_conn_id=task.aws_conn_id,
+            region_name=task.region_name,
+            verify=task.verify,
+            botocore_config=task.botocore_config,
+        )
+
+    @classmethod
+    def entity_id_of(cls, event: dict[str, Any]) -> str:
+        """The entity ID in this trigger's events."""
+        return event[cls.kind.id_param]
+
 
 class AmlDataSourceCompletedTrigger(AmlEntityCompletedTrigger):
     """Wait until a data source is COMPLETED."""
 
     kind = DATA_SOURCE
-    waiter = DATA_SOURCE.waiter
 
     def __init__(self, *, data_source_id: str, **kwargs: Any) -> None:
         super().__init__(entity_id=data_source_id, **kwargs)
@@ -79,7 +99,6 @@ class AmlMLModelCompletedTrigger(AmlEntityCompletedTrigger):
     """Wait until an ML model is COMPLETED (trained)."""
 
     kind = ML_MODEL
-    waiter = ML_MODEL.waiter
 
     def __init__(self, *, ml_model_id: str, **kwargs: Any) -> None:
         super().__init__(entity_id=ml_model_id, **kwargs)
@@ -89,7 +108,6 @@ class AmlEvaluationCompletedTrigger(AmlEntityCompletedTrigger):
     """Wait until an evaluation is COMPLETED."""
 
     kind = EVALUATION
-    waiter = EVALUATION.waiter
 
     def __init__(self, *, evaluation_id: str, **kwargs: Any) -> None:
         super().__init__(entity_id=evaluation_id, **kwargs)
@@ -99,7 +117,6 @@ class AmlBatchPredictionCompletedTrigger(AmlEntityCompletedTrigger):
     """Wait until a batch prediction is COMPLETED."""
 
     kind = BATCH_PREDICTION
-    waiter = BATCH_PREDICTION.waiter
 
     def __init__(self, *, batch_prediction_id: str, **kwargs: Any) -> None:
         super().__init__(entity_id=batch_prediction_id, **kwargs)
@@ -126,14 +143,3 @@ class AmlRealtimeEndpointDeletedTrigger(AmlRealtimeEndpointTrigger):
     """Wait until a model's real-time endpoint is gone (EndpointStatus NONE); fail when it fails."""
 
     waiter = ENDPOINT_WAITERS["NONE"]
-
-
-COMPLETED_TRIGGERS: dict[str, type[AmlEntityCompletedTrigger]] = {
-    trigger.kind.name: trigger
-    for trigger in (
-        AmlDataSourceCompletedTrigger,
-        AmlMLModelCompletedTrigger,
-        AmlEvaluationCompletedTrigger,
-        AmlBatchPredictionCompletedTrigger,
-    )
-}
