@@ -49,6 +49,8 @@ class AmlLink(BaseAwsLink):
 
 
 class AmlDataSourceLink(AmlLink):
+    """Link to a data source's page."""
+
     name = "Amazon ML Data Source"
     key = "aml_data_source"
     kind = "DataSource"
@@ -56,6 +58,8 @@ class AmlDataSourceLink(AmlLink):
 
 
 class AmlMLModelLink(AmlLink):
+    """Link to a model's page."""
+
     name = "Amazon ML Model"
     key = "aml_ml_model"
     kind = "MLModel"
@@ -63,6 +67,8 @@ class AmlMLModelLink(AmlLink):
 
 
 class AmlEvaluationLink(AmlLink):
+    """Link to an evaluation's page (in the console, under its model)."""
+
     name = "Amazon ML Evaluation"
     key = "aml_evaluation"
     kind = "Evaluation"
@@ -73,6 +79,8 @@ class AmlEvaluationLink(AmlLink):
 
 
 class AmlBatchPredictionLink(AmlLink):
+    """Link to a batch prediction's page."""
+
     name = "Amazon ML Batch Prediction"
     key = "aml_batch_prediction"
     kind = "BatchPrediction"

@@ -52,7 +52,15 @@ if TYPE_CHECKING:
 
 
 class AmlBaseOperator(AwsBaseOperator[AmlHook]):
-    """Base of the Amazon ML operators: the ``aws`` connection arguments and the hook."""
+    """
+    Base of the Amazon ML operators: the ``aws`` connection arguments and the hook.
+
+    :param aws_conn_id: The Airflow connection used for AWS credentials (``aws_default``); it may point
+        at the local Amazon ML service. (templated)
+    :param region_name: AWS region; None uses the connection's or boto3's default. (templated)
+    :param verify: Whether to verify SSL certificates, or the path of a CA bundle. (templated)
+    :param botocore_config: botocore client configuration as a dict. (templated)
+    """
 
     aws_hook_class = AmlHook
     ui_color = "#ffb45c"
@@ -703,7 +711,12 @@ class AmlUpdateNameOperator(AmlEntityOperator):
 
 
 class AmlUpdateDataSourceOperator(AmlUpdateNameOperator):
-    """Rename a data source. :param data_source_id: (templated) :param data_source_name: (templated)"""
+    """
+    Rename a data source; returns its ID.
+
+    :param data_source_id: the data source. (templated)
+    :param data_source_name: its new name. (templated)
+    """
 
     kind = DATA_SOURCE
     template_fields: Sequence[str] = aws_template_fields("data_source_id", "name")
@@ -714,7 +727,12 @@ class AmlUpdateDataSourceOperator(AmlUpdateNameOperator):
 
 
 class AmlUpdateEvaluationOperator(AmlUpdateNameOperator):
-    """Rename an evaluation. :param evaluation_id: (templated) :param evaluation_name: (templated)"""
+    """
+    Rename an evaluation; returns its ID.
+
+    :param evaluation_id: the evaluation. (templated)
+    :param evaluation_name: its new name. (templated)
+    """
 
     kind = EVALUATION
     template_fields: Sequence[str] = aws_template_fields("evaluation_id", "name")
@@ -725,7 +743,12 @@ class AmlUpdateEvaluationOperator(AmlUpdateNameOperator):
 
 
 class AmlUpdateBatchPredictionOperator(AmlUpdateNameOperator):
-    """Rename a batch prediction. :param batch_prediction_id: :param batch_prediction_name: (templated)"""
+    """
+    Rename a batch prediction; returns its ID.
+
+    :param batch_prediction_id: the batch prediction. (templated)
+    :param batch_prediction_name: its new name. (templated)
+    """
 
     kind = BATCH_PREDICTION
     template_fields: Sequence[str] = aws_template_fields("batch_prediction_id", "name")
@@ -739,7 +762,8 @@ class AmlUpdateMLModelOperator(AmlUpdateNameOperator):
     """
     Rename an ML model and/or set its score threshold (BINARY models; the model must be COMPLETED).
 
-    :param ml_model_id: (templated) :param ml_model_name: (templated)
+    :param ml_model_id: the model. (templated)
+    :param ml_model_name: its new name. (templated)
     :param score_threshold: between 0 and 1; records scoring at least this are predicted 1. (templated)
     """
 
@@ -776,7 +800,11 @@ class AmlDeleteEntityOperator(AmlEntityOperator):
 
 
 class AmlDeleteDataSourceOperator(AmlDeleteEntityOperator):
-    """Delete a data source. :param data_source_id: (templated)"""
+    """
+    Delete a data source (already deleted is fine); returns its ID.
+
+    :param data_source_id: the data source. (templated)
+    """
 
     kind = DATA_SOURCE
     template_fields: Sequence[str] = aws_template_fields("data_source_id")
@@ -787,7 +815,11 @@ class AmlDeleteDataSourceOperator(AmlDeleteEntityOperator):
 
 
 class AmlDeleteMLModelOperator(AmlDeleteEntityOperator):
-    """Delete an ML model. :param ml_model_id: (templated)"""
+    """
+    Delete an ML model (already deleted is fine); returns its ID.
+
+    :param ml_model_id: the model. (templated)
+    """
 
     kind = ML_MODEL
     template_fields: Sequence[str] = aws_template_fields("ml_model_id")
@@ -798,7 +830,11 @@ class AmlDeleteMLModelOperator(AmlDeleteEntityOperator):
 
 
 class AmlDeleteEvaluationOperator(AmlDeleteEntityOperator):
-    """Delete an evaluation. :param evaluation_id: (templated)"""
+    """
+    Delete an evaluation (already deleted is fine); returns its ID.
+
+    :param evaluation_id: the evaluation. (templated)
+    """
 
     kind = EVALUATION
     template_fields: Sequence[str] = aws_template_fields("evaluation_id")
@@ -809,7 +845,11 @@ class AmlDeleteEvaluationOperator(AmlDeleteEntityOperator):
 
 
 class AmlDeleteBatchPredictionOperator(AmlDeleteEntityOperator):
-    """Delete a batch prediction. :param batch_prediction_id: (templated)"""
+    """
+    Delete a batch prediction (already deleted is fine); returns its ID.
+
+    :param batch_prediction_id: the batch prediction. (templated)
+    """
 
     kind = BATCH_PREDICTION
     template_fields: Sequence[str] = aws_template_fields("batch_prediction_id")

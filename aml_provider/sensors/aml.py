@@ -41,6 +41,11 @@ class AmlBaseSensor(AwsBaseSensor[AmlHook]):
     :param deferrable: wait in the triggerer instead of a worker slot (needs aiobotocore).
     :param max_retries: status checks the trigger makes in deferrable mode
         (default: ``timeout / poke_interval``).
+    :param aws_conn_id: The Airflow connection used for AWS credentials (``aws_default``); it may point
+        at the local Amazon ML service. (templated)
+    :param region_name: AWS region; None uses the connection's or boto3's default. (templated)
+    :param verify: Whether to verify SSL certificates, or the path of a CA bundle. (templated)
+    :param botocore_config: botocore client configuration as a dict. (templated)
     """
 
     aws_hook_class = AmlHook
@@ -86,7 +91,12 @@ class AmlBaseSensor(AwsBaseSensor[AmlHook]):
 
 
 class AmlDataSourceCompletedSensor(AmlBaseSensor):
-    """Wait until a data source is COMPLETED. :param data_source_id: the data source. (templated)"""
+    """
+    Wait until a data source is COMPLETED; fail when it ends FAILED or DELETED.
+
+    :param data_source_id: the data source. (templated)
+    Other arguments as for :class:`AmlBaseSensor`.
+    """
 
     kind = DATA_SOURCE
     trigger_class = AmlDataSourceCompletedTrigger
@@ -98,7 +108,12 @@ class AmlDataSourceCompletedSensor(AmlBaseSensor):
 
 
 class AmlMLModelCompletedSensor(AmlBaseSensor):
-    """Wait until an ML model is COMPLETED. :param ml_model_id: the model. (templated)"""
+    """
+    Wait until an ML model is COMPLETED (trained); fail when it ends FAILED or DELETED.
+
+    :param ml_model_id: the model. (templated)
+    Other arguments as for :class:`AmlBaseSensor`.
+    """
 
     kind = ML_MODEL
     trigger_class = AmlMLModelCompletedTrigger
@@ -110,7 +125,12 @@ class AmlMLModelCompletedSensor(AmlBaseSensor):
 
 
 class AmlEvaluationCompletedSensor(AmlBaseSensor):
-    """Wait until an evaluation is COMPLETED. :param evaluation_id: the evaluation. (templated)"""
+    """
+    Wait until an evaluation is COMPLETED; fail when it ends FAILED or DELETED.
+
+    :param evaluation_id: the evaluation. (templated)
+    Other arguments as for :class:`AmlBaseSensor`.
+    """
 
     kind = EVALUATION
     trigger_class = AmlEvaluationCompletedTrigger
@@ -122,7 +142,12 @@ class AmlEvaluationCompletedSensor(AmlBaseSensor):
 
 
 class AmlBatchPredictionCompletedSensor(AmlBaseSensor):
-    """Wait until a batch prediction is COMPLETED. :param batch_prediction_id: the batch. (templated)"""
+    """
+    Wait until a batch prediction is COMPLETED; fail when it ends FAILED or DELETED.
+
+    :param batch_prediction_id: the batch prediction. (templated)
+    Other arguments as for :class:`AmlBaseSensor`.
+    """
 
     kind = BATCH_PREDICTION
     trigger_class = AmlBatchPredictionCompletedTrigger
@@ -134,7 +159,12 @@ class AmlBatchPredictionCompletedSensor(AmlBaseSensor):
 
 
 class AmlRealtimeEndpointReadySensor(AmlBaseSensor):
-    """Wait until a model's real-time endpoint is READY. :param ml_model_id: the model. (templated)"""
+    """
+    Wait until a model's real-time endpoint is READY, before real-time predictions.
+
+    :param ml_model_id: the model. (templated)
+    Other arguments as for :class:`AmlBaseSensor`.
+    """
 
     kind = ML_MODEL
     trigger_class = AmlRealtimeEndpointReadyTrigger

@@ -23,6 +23,14 @@ class AmlEntityCompletedTrigger(AwsBaseWaiterTrigger):
 
     The message carries Amazon ML's Status, Message and LogUri. Subclasses fix the kind and name the ID
     argument after it, so that ``serialize()`` round-trips through their constructor.
+
+    :param entity_id: the entity (subclasses take it as ``data_source_id``, ``ml_model_id``, ...).
+    :param waiter_delay: seconds between status checks.
+    :param waiter_max_attempts: status checks before giving up.
+    :param aws_conn_id: the Airflow ``aws`` connection.
+    :param region_name: AWS region (serialized only when set).
+    :param verify: SSL verification, or a CA bundle path (serialized only when set).
+    :param botocore_config: botocore client configuration (serialized only when set).
     """
 
     aws_hook_class = AmlHook
