@@ -92,7 +92,7 @@ class ModelFamily:
 
     def holder(self, role: str) -> str | None:
         """The model that has ``role`` now, or None."""
-        return next((model for model, held in self.roles().items() if held == role), None)
+        return _holding(self.roles(), role)
 
     def promote(
         self,
@@ -104,9 +104,9 @@ class ModelFamily:
     ) -> dict[str, Any]:
         """Make ``ml_model_id`` the champion: endpoint READY, smoke prediction, tags, old endpoint removed."""
         roles = self.roles()
-        champion = next((model for model, role in roles.items() if role == CHAMPION), None)
+        champion = _holding(roles, CHAMPION)
         if champion == ml_model_id:
-            return {"champion": ml_model_id, "previous": self.holder(PREVIOUS), "prediction": None}
+            return {"champion": ml_model_id, "previous": _holding(roles, PREVIOUS), "prediction": None}
         prediction = self._mount(ml_model_id, smoke_record, waiter_delay, waiter_max_attempts)
         for model, role in roles.items():
             if role == PREVIOUS:
@@ -127,10 +127,10 @@ class ModelFamily:
     ) -> dict[str, Any]:
         """Bring the previous champion back; the current champion is retired."""
         roles = self.roles()
-        previous = next((model for model, role in roles.items() if role == PREVIOUS), None)
+        previous = _holding(roles, PREVIOUS)
         if previous is None:
             raise AmlError(f"Model family {self.family!r} has no previous champion to roll back to")
-        champion = next((model for model, role in roles.items() if role == CHAMPION), None)
+        champion = _holding(roles, CHAMPION)
         prediction = self._mount(previous, smoke_record, waiter_delay, waiter_max_attempts)
         self._tag(previous, CHAMPION)
         if champion:
@@ -190,9 +190,13 @@ class ModelFamily:
     @staticmethod
     def _run_of(entity: Mapping[str, Any]) -> str:
         """The run part of ``<family>/<run id>/<part>``."""
-        return (
-            str(entity.get("Name", "")).split("/")[1] if str(entity.get("Name", "")).count("/") >= 2 else ""
-        )
+        parts = str(entity.get("Name", "")).split("/")
+        return parts[1] if len(parts) >= 3 else ""
+
+
+def _holding(roles: Mapping[str, str], role: str) -> str | None:
+    """The model that has ``role`` in ``roles`` (model ID -> role), or None."""
+    return next((model for model, held in roles.items() if held == role), None)
 
 
 def _timestamp(value: Any) -> float:
