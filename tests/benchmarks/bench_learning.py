@@ -355,31 +355,39 @@ async def _drive(
 
 
 def predict_latency(ml: Any, endpoint: str, model_id: str, record: dict[str, str]) -> dict[str, float]:
+    """Predict latency with boto3 in this process, then at 200 and 1,000 requests/s from a load process."""
     ml.create_realtime_endpoint(MLModelId=model_id)
     while ml.get_ml_model(MLModelId=model_id)["EndpointInfo"]["EndpointStatus"] != "READY":
         time.sleep(0.1)
     for _ in range(200):  # warm up
         ml.predict(MLModelId=model_id, Record=record, PredictEndpoint=endpoint)
-    latencies, errors = paced(
+    boto3_latencies, boto3_errors = paced(
         lambda: ml.predict(MLModelId=model_id, Record=record, PredictEndpoint=endpoint), 200, 10
     )
-    p50_200, p99_200 = (float(np.percentile(latencies, q)) for q in (50, 99))
+    payload = signed_predict(endpoint, model_id, record)
+    found = {"boto3": (boto3_latencies, boto3_errors)}
+    for rate in (200, 1000):
+        found[str(rate)] = load_process(endpoint, payload, rate, seconds=10.0)
+    measured: dict[str, float] = {}
+    for name, (latencies, errors) in found.items():
+        measured |= {
+            f"p50_{name}": float(np.percentile(latencies, 50)),
+            f"p99_{name}": float(np.percentile(latencies, 99)),
+            f"rate_{name}": len(latencies) / 10.0,
+            f"errors_{name}": errors,
+        }
+    return measured
+
+
+def load_process(endpoint: str, payload: bytes, rate: float, seconds: float) -> tuple[list[float], int]:
+    """Latencies and error count of `rate` Predict requests/s sent by a separate process."""
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    seconds = 10.0
-    payload = signed_predict(endpoint, model_id, record)
-    driver = context.Process(target=predict_driver, args=(endpoint, payload, 1000, seconds, queue))
+    driver = context.Process(target=predict_driver, args=(endpoint, payload, rate, seconds, queue))
     driver.start()
-    all_latencies, errors_1000 = queue.get()
+    latencies, errors = queue.get()
     driver.join()
-    return {
-        "p50_200": p50_200,
-        "p99_200": p99_200,
-        "errors_200": errors,
-        "rate_1000": len(all_latencies) / seconds,
-        "p99_1000": float(np.percentile(all_latencies, 99)),
-        "errors_1000": errors_1000,
-    }
+    return latencies, errors
 
 
 # --- report -----------------------------------------------------------------------------------------------
@@ -438,11 +446,20 @@ def report(results: dict[str, Any], predict: dict[str, float]) -> None:
         )
     rows.append(
         (
-            "Predict p99 at 200 requests/s (client-side, boto3)",
+            "Predict p99 at 200 requests/s from a separate load process",
             f"{predict['p99_200'] * 1000:.2f} ms (p50 {predict['p50_200'] * 1000:.2f}), "
             f"{predict['errors_200']:.0f} errors",
             "< 5 ms",
             predict["p99_200"] < 0.005 and predict["errors_200"] == 0,
+        )
+    )
+    rows.append(
+        (
+            "Predict at 200 requests/s with boto3 in this process (client cost included)",
+            f"p99 {predict['p99_boto3'] * 1000:.2f} ms (p50 {predict['p50_boto3'] * 1000:.2f}), "
+            f"{predict['errors_boto3']:.0f} errors",
+            "info",
+            True,
         )
     )
     rows.append(
