@@ -296,6 +296,29 @@ def test_batch_output_layout_in_s3(s3: object, bucket: str, tmp_path: Path) -> N
     assert not (tmp_path / "w").exists()
 
 
+def test_batch_results_of_same_named_files_in_different_folders_do_not_collide(
+    s3: object, bucket: str, tmp_path: Path
+) -> None:
+    store = S3Store(s3)
+    prefix = unique_id("in")
+    sources = [
+        S3Object(f"s3://{bucket}/{prefix}/{folder}/part0.csv", 10) for folder in ("2026-01", "2026-02")
+    ]
+    sources.append(S3Object(f"s3://{bucket}/{prefix}/extra.csv", 10))
+    output = BatchOutput(store, f"s3://{bucket}/{prefix}-out/", "bp-3", ["score"], tmp_path / "w")
+    for source, line in zip(sources, ["1E0", "2E0", "3E0"], strict=True):
+        output.write(source, [line])
+    manifest = output.publish(sources)
+    result = f"s3://{bucket}/{prefix}-out/batch-prediction/result/bp-3-"
+    assert manifest == {
+        sources[0].uri: result + "2026-01-part0.csv.gz",
+        sources[1].uri: result + "2026-02-part0.csv.gz",
+        sources[2].uri: result + "extra.csv.gz",
+    }
+    contents = [gzip.decompress(store.open(uri).read()).decode() for uri in manifest.values()]
+    assert contents == ["score\n1E0\n", "score\n2E0\n", "score\n3E0\n"]
+
+
 def test_batch_output_publishes_nothing_when_an_upload_fails(s3: object, bucket: str, tmp_path: Path) -> None:
     store = S3Store(s3)
     source = S3Object(f"s3://{bucket}/in/a.csv", 10)

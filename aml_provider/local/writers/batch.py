@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import gzip
 import json
+import posixpath
 import shutil
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
 import numpy as np
 
-from aml_provider.local.data.s3 import S3Object, S3Store, join_uri
+from aml_provider.local.data.s3 import S3Object, S3Store, join_uri, split_uri
 from aml_provider.local.errors import JobFailed
 from aml_provider.local.writers.numbers import format_scores
 
@@ -82,8 +84,22 @@ class BatchOutput:
     def manifest_uri(self) -> str:
         return join_uri(self.output_uri, "batch-prediction", f"{self.batch_id}.manifest")
 
-    def result_uri(self, source: S3Object) -> str:
-        return join_uri(self.output_uri, "batch-prediction", "result", f"{self.batch_id}-{source.name}.gz")
+    def result_uris(self, sources: list[S3Object]) -> dict[str, str]:
+        """Input URI -> result URI, `<id>-<file name>.gz`; files of the same name in different folders
+        (under a prefix) keep their folders in the name, joined by '-', so no result overwrites another."""
+        names = Counter(source.name for source in sources)
+        common = (
+            posixpath.commonpath([split_uri(source.uri)[1] for source in sources]) if len(sources) > 1 else ""
+        )
+        results = {}
+        for source in sources:
+            name = source.name
+            if names[name] > 1:
+                name = posixpath.relpath(split_uri(source.uri)[1], common).replace("/", "-")
+            results[source.uri] = join_uri(
+                self.output_uri, "batch-prediction", "result", f"{self.batch_id}-{name}.gz"
+            )
+        return results
 
     def write(self, source: S3Object, lines: list[str]) -> None:
         """Append result lines for rows of `source` (a blank line for a row that could not be scored)."""
@@ -94,7 +110,7 @@ class BatchOutput:
 
     def publish(self, sources: list[S3Object]) -> dict[str, str]:
         """Upload every result file, then the manifest; on any failure remove what was uploaded and re-raise."""
-        manifest = {source.uri: self.result_uri(source) for source in sources}
+        manifest = self.result_uris(sources)
         for source in sources:
             self._handle(source)
         for handle in self._open.values():
