@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from aml_provider.local.data.documents import json_object
 from aml_provider.local.errors import InvalidInputException
 
 STRATEGIES = ("sequential", "random")
@@ -54,14 +54,7 @@ def parse_rearrangement(text: str | None) -> Rearrangement:
     """Parse a DataRearrangement string (None or empty: all rows); InvalidInputException names the key."""
     if text is None or not text.strip():
         return Rearrangement()
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise InvalidInputException(
-            f"DataRearrangement is not valid JSON: {err.msg} at line {err.lineno} column {err.colno}."
-        ) from err
-    if not isinstance(document, dict):
-        raise InvalidInputException('DataRearrangement must be a JSON object such as {"splitting": {...}}.')
+    document = json_object(text, "DataRearrangement", 'such as {"splitting": {...}}')
     splitting = document.get("splitting")
     if splitting is None:
         return Rearrangement()

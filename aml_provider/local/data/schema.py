@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from aml_provider.local.data.documents import json_object
 from aml_provider.local.errors import InvalidInputException
 
 ATTRIBUTE_TYPES = ("NUMERIC", "CATEGORICAL", "TEXT", "BINARY")
@@ -82,7 +83,7 @@ class Schema:
 
 def parse_schema(text: str) -> Schema:
     """Parse and validate a schema in either key spelling; InvalidInputException names the key at fault."""
-    document = _canonical(_load(text))
+    document = _canonical(json_object(text, "DataSchema", "with an 'attributes' list"))
     attributes = _attributes(document.get("attributes"))
     names = [a.name for a in attributes]
     schema = Schema(
@@ -96,18 +97,6 @@ def parse_schema(text: str) -> Schema:
     _check_format(document)
     _check_roles(schema)
     return schema
-
-
-def _load(text: str) -> dict[str, Any]:
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise InvalidInputException(
-            f"DataSchema is not valid JSON: {err.msg} at line {err.lineno} column {err.colno}."
-        ) from err
-    if not isinstance(document, dict):
-        raise InvalidInputException("DataSchema must be a JSON object with an 'attributes' list.")
-    return document
 
 
 def _canonical(document: dict[str, Any]) -> dict[str, Any]:
