@@ -32,17 +32,23 @@ WAITER_DELAY = float(os.environ.get("AML_DAGS_WAITER_DELAY", "30"))
 NAME = "{{ params.family }}/{{ run_id }}/"
 
 
-def split(complement: bool) -> dict[str, Any]:
-    """The run's 70/30 random split of the fresh data (the evaluation side is the complement)."""
-    return {
-        "splitting": {
-            "percentBegin": 0,
-            "percentEnd": 70,
-            "complement": complement,
-            "strategy": "random",
-            "strategyParams": {"randomSeed": "{{ run_id }}"},
-        }
+def fresh_data(part: str, complement: bool) -> AmlCreateDataSourceFromS3Operator:
+    """The run's 70 % (training) or 30 % (evaluation, the complement) of the fresh data, split at random
+    with the run as seed."""
+    splitting = {
+        "percentBegin": 0,
+        "percentEnd": 70,
+        "complement": complement,
+        "strategy": "random",
+        "strategyParams": {"randomSeed": "{{ run_id }}"},
     }
+    return AmlCreateDataSourceFromS3Operator(
+        task_id=f"{part}_data",
+        data_location_s3="{{ params.data_uri }}",
+        data_schema_location_s3="{{ params.schema_uri }}",
+        data_rearrangement={"splitting": splitting},
+        data_source_name=NAME + part,
+    )
 
 
 with DAG(
@@ -65,20 +71,8 @@ with DAG(
         "keep_runs": Param(3, type="integer", minimum=1, description="Runs whose entities are kept"),
     },
 ) as dag:
-    training_data = AmlCreateDataSourceFromS3Operator(
-        task_id="training_data",
-        data_location_s3="{{ params.data_uri }}",
-        data_schema_location_s3="{{ params.schema_uri }}",
-        data_rearrangement=split(complement=False),
-        data_source_name=NAME + "training",
-    )
-    evaluation_data = AmlCreateDataSourceFromS3Operator(
-        task_id="evaluation_data",
-        data_location_s3="{{ params.data_uri }}",
-        data_schema_location_s3="{{ params.schema_uri }}",
-        data_rearrangement=split(complement=True),
-        data_source_name=NAME + "evaluation",
-    )
+    training_data = fresh_data("training", complement=False)
+    evaluation_data = fresh_data("evaluation", complement=True)
     challenger = AmlCreateMLModelOperator(
         task_id="train_challenger",
         ml_model_type="{{ params.model_type }}",
