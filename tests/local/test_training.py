@@ -481,6 +481,20 @@ def test_recipe_from_s3_is_used(ml: Any, s3: Any, bucket: str) -> None:
     assert ml.get_ml_model(MLModelId=model_id, Verbose=True)["Recipe"] == recipe
 
 
+def train_and_score(ml: Any, bucket: str, data_source_id: str, model_type: str) -> tuple[dict[str, Any], str]:
+    """Train on the data source (default recipe), batch-predict the same data; the finished batch and its OutputUri."""
+    model_id, batch_id = unique_id("ml"), unique_id("bp")
+    ml.create_ml_model(MLModelId=model_id, MLModelType=model_type, TrainingDataSourceId=data_source_id)
+    output_uri = f"s3://{bucket}/{unique_id('out')}/"
+    ml.create_batch_prediction(
+        BatchPredictionId=batch_id,
+        MLModelId=model_id,
+        BatchPredictionDataSourceId=data_source_id,
+        OutputUri=output_uri,
+    )
+    return wait_for(ml, "BatchPrediction", batch_id), output_uri
+
+
 def test_batch_output_has_a_blank_line_for_each_malformed_observation(ml: Any, s3: Any, bucket: str) -> None:
     frame, _ = small_binary(s3, bucket, rows=20)
     lines = frame.to_csv(index=False).splitlines()
@@ -488,16 +502,8 @@ def test_batch_output_has_a_blank_line_for_each_malformed_observation(ml: Any, s
     lines.append("r20,oops")  # the last observation has too few
     location = put_text(s3, bucket, f"{unique_id('bad')}/data.csv", "\n".join(lines) + "\n")
     train_id = create_data_source(ml, location, schema_of(frame, "BINARY"), None)
-    model_id, batch_id = unique_id("ml"), unique_id("bp")
-    ml.create_ml_model(MLModelId=model_id, MLModelType="BINARY", TrainingDataSourceId=train_id)
-    output_uri = f"s3://{bucket}/{unique_id('out')}/"
-    ml.create_batch_prediction(
-        BatchPredictionId=batch_id,
-        MLModelId=model_id,
-        BatchPredictionDataSourceId=train_id,
-        OutputUri=output_uri,
-    )
-    batch = wait_for(ml, "BatchPrediction", batch_id)
+    batch, output_uri = train_and_score(ml, bucket, train_id, "BINARY")
+    batch_id = batch["BatchPredictionId"]
     assert batch["Status"] == "COMPLETED", batch.get("Message")
     assert (batch["TotalRecordCount"], batch["InvalidRecordCount"]) == (21, 2)
     bucket_name, key = f"{output_uri}batch-prediction/result/{batch_id}-data.csv.gz"[5:].split("/", 1)
@@ -543,16 +549,8 @@ def test_multiclass_batch_true_labels_are_spelled_like_the_class_columns(
     frame["label"] = np.select([frame["x0"] < -0.5, frame["x0"] > 0.5], [" low", " high"], " mid")
     location = put_text(s3, bucket, f"{unique_id('padded')}/data.csv", frame.to_csv(index=False))
     data_source_id = create_data_source(ml, location, schema_of(frame, "MULTICLASS"), None)
-    model_id, batch_id = unique_id("ml"), unique_id("bp")
-    ml.create_ml_model(MLModelId=model_id, MLModelType="MULTICLASS", TrainingDataSourceId=data_source_id)
-    output_uri = f"s3://{bucket}/{unique_id('out')}/"
-    ml.create_batch_prediction(
-        BatchPredictionId=batch_id,
-        MLModelId=model_id,
-        BatchPredictionDataSourceId=data_source_id,
-        OutputUri=output_uri,
-    )
-    batch = wait_for(ml, "BatchPrediction", batch_id)
+    batch, output_uri = train_and_score(ml, bucket, data_source_id, "MULTICLASS")
+    batch_id = batch["BatchPredictionId"]
     assert batch["Status"] == "COMPLETED", batch.get("Message")
     results = read_results(s3, f"{output_uri}batch-prediction/result/{batch_id}-data.csv.gz")
     assert list(results.columns) == ["tag", "trueLabel", "high", "low", "mid"]
