@@ -269,7 +269,7 @@ def scatter(title: str, xs: Sequence[float], ys: Sequence[float], x_label: str, 
 
 def heat_map(labels: Sequence[str], counts: Sequence[Sequence[int]]) -> str:
     """Confusion matrix: rows actual, columns predicted; shade by share of the actual row."""
-    cell, left, top = 52, 130, 110
+    cell, left, top = 52, 130, 96
     size = len(labels)
     parts = []
     for col, label in enumerate(labels):
@@ -299,7 +299,7 @@ def heat_map(labels: Sequence[str], counts: Sequence[Sequence[int]]) -> str:
             )
     width, height = left + size * cell + 10, top + size * cell + 30
     parts.append(
-        f'<text class="label" x="{left + size * cell / 2:.1f}" y="14" text-anchor="middle">predicted</text>'
+        f'<text class="label" x="{left + size * cell / 2:.1f}" y="24" text-anchor="middle">predicted</text>'
         f'<text class="label" transform="translate(14 {top + size * cell / 2:.1f}) rotate(-90)" '
         'text-anchor="middle">actual</text>'
     )
