@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 
 from aml_provider.local import LocalAml
+from aml_provider.local.protocol.console.evaluation import evaluation_page
 from tests.helpers import put_text, schema_text, unique_id, wait_for
 
 HOSTILE = '<script>alert("x")</script>'
@@ -125,3 +127,21 @@ def test_failed_entities_show_their_message_and_no_charts(aml: LocalAml, ml: Any
         page = _get(f"{aml.endpoint_url}/console/{kind}/{entity_id}")
         assert '<pre class="message">' in page
         assert "<svg" not in page
+
+
+def test_confusion_matrix_of_many_classes_folds_the_rarest_into_others() -> None:
+    labels = [f"class-{i:02d}" for i in range(12)]
+    counts = [[(10 + i if i == j else 1) for j in range(12)] for i in range(12)]  # class-11 the most frequent
+    report = {"modelType": "MULTICLASS", "metric": 0.5, "baseline": 0.1, "baselineClass": "class-11",
+              "confusionMatrix": {"labels": labels, "counts": counts}, "classes": []}  # fmt: skip
+    page = evaluation_page({"EvaluationId": "ev-1", "Status": "COMPLETED"}, report, None)
+    shown = re.findall(
+        r'class="cell" data-actual="([^"]+)" data-predicted="([^"]+)" data-value="(\d+)"', page
+    )
+    assert len(shown) == 100
+    assert {actual for actual, _, _ in shown} == {*labels[3:], "others"}
+    others = {predicted: int(value) for actual, predicted, value in shown if actual == "others"}
+    assert (
+        others["others"] == (10 + 11 + 12) + 6
+    )  # the three rarest classes' diagonals and their cross counts
+    assert sum(int(value) for _, _, value in shown) == sum(map(sum, counts))

@@ -73,7 +73,7 @@ def evaluation_page(
         kind = report.get("modelType")
         if kind == "BINARY":
             body.extend(_binary(report, model, evaluation_id))
-            script = SLIDER_SCRIPT
+            script = SLIDER_SCRIPT if report.get("thresholds") else ""
         elif kind == "MULTICLASS":
             body.extend(_multiclass(report))
         else:
