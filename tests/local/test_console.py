@@ -94,6 +94,18 @@ def test_threshold_form_rejects_what_the_api_rejects(
     assert ml.get_ml_model(MLModelId=model_id)["ScoreThreshold"] == 0.5
 
 
+def test_threshold_form_without_its_evaluation_says_why_on_an_error_page(
+    aml: LocalAml, ml: Any, binary_model: tuple[str, str]
+) -> None:
+    model_id, _ = binary_model
+    status, _, page = _post(
+        f"{aml.endpoint_url}/console/MLModel/{model_id}/score-threshold", {"ScoreThreshold": "-1"}
+    )
+    assert status == 400
+    assert "The ScoreThreshold was not set: ScoreThreshold must be between 0 and 1, got -1.0." in page
+    assert f'href="/console/MLModel/{model_id}"' in page
+
+
 def test_threshold_form_sets_the_threshold_and_returns_to_the_evaluation(
     aml: LocalAml, ml: Any, binary_model: tuple[str, str]
 ) -> None:

@@ -63,6 +63,15 @@ def not_found_page(kind: str, entity_id: str) -> str:
     )  # fmt: skip
 
 
+def error_page(message: str, kind: str, entity_id: str) -> str:
+    """What went wrong, with a way back to the entity."""
+    return page(
+        "Not done",
+        [f'<p class="alert">{escape(message)}</p>', f"<p>Back to {link(kind, entity_id)}.</p>"],
+        [("Console", "/console"), (PLURALS[kind], f"/console/{kind}")],
+    )
+
+
 def _entities(kind: str, entities: list[dict[str, Any]]) -> str:
     title, cell = _EXTRA[kind]
     rows = [

@@ -43,10 +43,7 @@ class Console:
     caller_arn: str
 
     def home(self) -> Page:
-        listings = {}
-        for kind in KINDS:
-            results, more = self._describe(kind, index.RECENT, pages=1)
-            listings[kind] = (results, more)
+        listings = {kind: self._describe(kind, index.RECENT, pages=1) for kind in KINDS}
         return Page(200, index.home_page(listings))
 
     def kind_index(self, kind: str, number: int, state: str = "") -> Page:
@@ -66,6 +63,8 @@ class Console:
             return Page(404, index.not_found_page(kind, entity_id))
         if kind == "Evaluation":
             return Page(400 if error else 200, self._evaluation(document, notice, error))
+        if error:
+            return Page(400, index.error_page(error, kind, entity_id))
         render: dict[str, Callable[[dict[str, Any]], str]] = {
             "DataSource": self._data_source,
             "MLModel": self._model,
