@@ -59,13 +59,14 @@ def insights(statistics: dict[str, Any], row_id: str | None = None) -> list[str]
         (escape(number(records)), "records processed"),
         (f'<span class="{"bad" if bad else ""}">{escape(number(bad))}</span>', "bad records"),
         *((str(len(names)), f"{kind.lower()} attributes") for kind, names in by_type.items() if names),
-        (escape(target or "none"), "target"),
     ]
     parts = ["<h2>Data Insights</h2>", cards(figures)]
     if target and target in attributes:
         parts.append(f'<div class="panel" id="target-distribution"><h3>Target distribution: {escape(target)}</h3>'
                      f"{_distribution(attributes[target], records)}</div>")  # fmt: skip
         parts.append(_correlations(attributes, target, row_id))
+    else:
+        parts.append("<p class=muted>No target attribute: no target distribution or correlations.</p>")
     for kind, names in by_type.items():
         if names:
             parts.append(f"<h2>{kind.capitalize()} attributes</h2>")

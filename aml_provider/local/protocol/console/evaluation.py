@@ -45,8 +45,8 @@ function show(value){
  if(roc){const p=px(roc,row.falsePositiveRate,row.recall),dot=document.getElementById('roc-dot');
   dot.setAttribute('cx',p[0]);dot.setAttribute('cy',p[1]);}
 }
-slider.addEventListener('input',()=>{input.value=slider.value;show(+slider.value);});
-input.addEventListener('input',()=>{if(input.value!==''){slider.value=input.value;show(+input.value);}});
+slider.addEventListener('input',()=>{if(input){input.value=slider.value;}show(+slider.value);});
+if(input){input.addEventListener('input',()=>{if(input.value!==''){slider.value=input.value;show(+input.value);}});}
 show(+slider.value);
 })();
 """
@@ -131,9 +131,9 @@ def _against_baseline(
 def _binary(report: dict[str, Any], model: dict[str, Any] | None, evaluation_id: str) -> list[str]:
     parts = _against_baseline(report, "AUC", "baseline (random)", lower_is_better=False)
     rows = report.get("thresholds", [])
-    current = float(
-        (model or {}).get("ScoreThreshold") or report.get("atScoreThreshold", {}).get("threshold", 0.5)
-    )
+    current = (model or {}).get("ScoreThreshold")
+    if current is None:
+        current = report.get("atScoreThreshold", {}).get("threshold", 0.5)
     start = (
         min(rows, key=lambda row: abs(row["threshold"] - current))
         if rows
@@ -194,7 +194,7 @@ def _slider(
             f'<form method="post" action="{escape(entity_href("MLModel", model_id))}/score-threshold">'
             f'<input type="hidden" name="EvaluationId" value="{escape(evaluation_id)}">'
             f'<label>ScoreThreshold <input id="threshold-input" name="ScoreThreshold" type="number" min="0" '
-            f'max="1" step="0.01" value="{value}"></label> <button type="submit" id="set-threshold">'
+            f'max="1" step="any" value="{value}"></label> <button type="submit" id="set-threshold">'
             f"Set the model's ScoreThreshold</button> <span class=muted>now {escape(number(current))}; "
             "it applies to later batch predictions and real-time predictions</span></form>"
         )

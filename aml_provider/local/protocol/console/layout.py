@@ -41,7 +41,7 @@ pre{background:#f3f3f3;padding:.7rem;overflow:auto;white-space:pre-wrap;max-heig
 .message,.alert{border-left:4px solid #c33;background:#fff4f4;padding:.5rem .8rem;margin:.6rem 0}
 .alert.ok{border-color:#2a8a3e;background:#f1faf3} .notice{border-left:4px solid #0b62a4;background:#eef5fb;padding:.5rem .8rem}
 .cards{display:flex;flex-wrap:wrap;gap:.8rem;margin:.8rem 0}
-.card{background:#fff;border:1px solid #e3e3e3;border-radius:.4rem;padding:.6rem .9rem;min-width:9rem}
+.card{background:#fff;border:1px solid #e3e3e3;border-radius:.4rem;padding:.5rem .8rem;min-width:7.5rem}
 .card b{display:block;font-size:1.35rem;font-variant-numeric:tabular-nums} .card>span{color:#666;font-size:.85rem}
 .panel{background:#fff;border:1px solid #e3e3e3;border-radius:.4rem;padding:.8rem;margin:.8rem 0;overflow-x:auto}
 .grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(30rem,1fr));gap:.8rem}
