@@ -200,6 +200,8 @@ def test_binary_report_counts_at_the_threshold() -> None:
     assert report["atScoreThreshold"] == effect
     assert sum(report["scoreHistograms"]["actual1"]) == 3
     assert report["rocCurve"][-1]["truePositiveRate"] == 1.0
+    assert [row["threshold"] for row in report["thresholds"]][:3] == [0.01, 0.02, 0.03]
+    assert next(row for row in report["thresholds"] if row["threshold"] == 0.6) == effect
 
 
 def test_multiclass_and_regression_baselines() -> None:
@@ -215,6 +217,9 @@ def test_multiclass_and_regression_baselines() -> None:
     # always "a": class a F1 = 2*(1/2*1)/(1/2+1) = 2/3, b and c 0 -> 2/9
     assert report["baseline"] == pytest.approx(2 / 9)
     assert report["confusionMatrix"]["counts"] == [[1, 1, 0], [0, 1, 0], [0, 0, 1]]
+    class_a, class_b = report["classes"][0], report["classes"][1]
+    assert (class_a["precision"], class_a["recall"]) == (1.0, 0.5)
+    assert (class_b["precision"], class_b["recall"]) == (0.5, 1.0)
     regression = evaluation_report(
         "REGRESSION",
         np.array([1.0, 3.0]),
@@ -226,6 +231,7 @@ def test_multiclass_and_regression_baselines() -> None:
     assert regression["baseline"] == pytest.approx(math.sqrt(5))
     assert regression["metric"] == pytest.approx(0.5)
     assert sum(regression["residualHistogram"]["counts"]) == 2
+    assert regression["predictedVsActual"] == {"actual": [1.0, 3.0], "predicted": [1.5, 2.5]}
 
 
 # --- number format and batch output --------------------------------------------------------------------

@@ -10,6 +10,8 @@ from aml_provider.local.backend.services import Services
 from aml_provider.local.store import StoredEntity
 
 _METADATA = ("RedshiftMetadata", "RDSMetadata")
+#: An entity's job files the console may read: statistics, evaluation report, batch preview, log.
+CONSOLE_ARTIFACTS = frozenset({"statistics.json", "report.json", "preview.json", "log.txt"})
 
 
 def log_uri(services: Services, kind: str, entity_id: str) -> str:
@@ -53,6 +55,13 @@ def log_document(services: Services, entity: StoredEntity) -> tuple[str, bytes]:
         body = {**json.loads(report), "log": log.splitlines()}
         return "application/json", json.dumps(body, indent=2).encode()
     return "text/plain; charset=utf-8", log.encode()
+
+
+def console_artifact(services: Services, entity: StoredEntity, name: str) -> str | None:
+    """The text of one of the entity's CONSOLE_ARTIFACTS, None if its job did not write it."""
+    if name not in CONSOLE_ARTIFACTS:
+        raise ValueError(f"{name!r} is not one of {sorted(CONSOLE_ARTIFACTS)}")
+    return _read(services.runner.artifacts_of(entity.kind, entity.id) / name)
 
 
 def _training_schema(services: Services, model: StoredEntity) -> str | None:

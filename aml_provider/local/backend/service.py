@@ -10,7 +10,7 @@ from typing import Any
 from aml_provider.local.backend import datasources, endpoints, entities, models, tags
 from aml_provider.local.backend.batch_predictions import create_batch_prediction
 from aml_provider.local.backend.describe import describe
-from aml_provider.local.backend.documents import get_document, log_document
+from aml_provider.local.backend.documents import console_artifact, get_document, log_document
 from aml_provider.local.backend.evaluations import create_evaluation
 from aml_provider.local.backend.kinds import KINDS, Kind
 from aml_provider.local.backend.services import Services
@@ -114,6 +114,11 @@ class Backend:
     def entity_document(self, kind: str, entity_id: str) -> dict[str, Any]:
         """The entity as Get{Kind} returns it with Verbose, for the console page."""
         return get_document(self.services, self._entity(kind, entity_id), verbose=True)
+
+    def artifact(self, kind: str, entity_id: str, name: str) -> str | None:
+        """One of the files the entity's job wrote for the console (statistics.json, report.json,
+        preview.json, log.txt), None if there is none."""
+        return console_artifact(self.services, self._entity(kind, entity_id), name)
 
     def _entity(self, kind: str, entity_id: str) -> StoredEntity:
         if kind not in KINDS:

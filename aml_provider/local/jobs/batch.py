@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +20,9 @@ from aml_provider.local.jobs.training import (
 )
 from aml_provider.local.learners import BINARY, MULTICLASS
 from aml_provider.local.writers import BatchOutput, result_header, result_lines
+
+#: Scored rows, with their inputs, kept in preview.json for the console.
+PREVIEW_ROWS = 20
 
 
 @dataclass
@@ -45,7 +50,7 @@ def run_batch_prediction(ctx: JobContext) -> dict[str, Any]:
     )
     ctx.log(f"predicting with MLModel '{model_id}' ({trained.model_type}, score threshold {threshold!r})")
     try:
-        total, invalid = _predict_all(ctx, trained, reader, output, leading, threshold)
+        total, invalid = _predict_all(ctx, trained, reader, output, leading, threshold, header)
         manifest = output.publish(reader.files)
     finally:
         output.discard()
@@ -73,6 +78,7 @@ def _predict_all(
     output: BatchOutput,
     leading: dict[str, str],
     threshold: float,
+    header: list[str],
 ) -> tuple[int, int]:
     """Write one line per observation in input order (blank where a malformed one could not be scored)."""
     place_blanks = reader.rearrangement.selects_all
@@ -84,6 +90,8 @@ def _predict_all(
         total += len(chunk) + chunk.rejected
         invalid += chunk.rejected
         lines = _chunk_lines(trained, chunk, leading, threshold)
+        if lines and not (ctx.artifacts / "preview.json").exists():
+            _write_preview(ctx, chunk, lines, header)
         if place_blanks:
             lines = _with_blanks(lines, chunk.line_numbers, state)
         output.write(chunk.file, lines)
@@ -102,6 +110,26 @@ def _chunk_lines(trained: TrainedModel, chunk: Chunk, leading: dict[str, str], t
     scores = trained.outputs(chunk.columns)
     texts = [_leading_text(trained, name, chunk.columns[column]) for name, column in leading.items()]
     return result_lines(trained.model_type, scores, threshold, texts)
+
+
+def _write_preview(ctx: JobContext, chunk: Chunk, lines: list[str], header: list[str]) -> None:
+    """The first scored rows of `chunk` beside their input values (preview.json)."""
+    rows = min(PREVIEW_ROWS, len(lines))
+    names = list(chunk.columns)
+    preview = {
+        "file": chunk.file.uri,
+        "inputColumns": names,
+        "resultColumns": header,
+        "rows": [
+            {
+                "line": int(chunk.line_numbers[i]) + 1,
+                "inputs": [str(chunk.columns[name][i]) for name in names],
+                "results": result,
+            }
+            for i, result in zip(range(rows), csv.reader(lines[:rows]), strict=True)
+        ],
+    }
+    (ctx.artifacts / "preview.json").write_text(json.dumps(preview))
 
 
 def _leading_text(trained: TrainedModel, name: str, values: np.ndarray) -> np.ndarray:

@@ -21,6 +21,9 @@ from aml_provider.local.learners import MULTICLASS, evaluation_report, performan
 
 #: An evaluation with fewer records than this share of the training records gets an alert.
 SUFFICIENT_SHARE = 0.10
+#: Target distributions farther apart than this (total variation distance of the classes, or the
+#: difference of means in training standard deviations) get an alert.
+TARGET_SHIFT = 0.10
 
 
 def run_evaluation(ctx: JobContext) -> dict[str, Any]:
@@ -53,6 +56,9 @@ def run_evaluation(ctx: JobContext) -> dict[str, Any]:
         "training": trained.training_records,
     }
     report["alerts"] = _alerts(trained, reader, source_id, int(actual.size), invalid)
+    shift = _target_shift(trained, _statistics(ctx, trained.training_datasource_id), reader.statistics)
+    if shift:
+        report["alerts"].append(shift)
     (ctx.artifacts / "report.json").write_text(json.dumps(report, indent=2))
     metrics = performance_metrics(trained.model_type, report["metric"])
     ctx.log(f"{report['metricName']}={report['metric']!r} baseline={report['baseline']!r}")
@@ -115,3 +121,48 @@ def _alerts(
     if invalid:
         alerts.append(f"Not all records were used: {invalid} records were invalid (malformed or no target).")
     return alerts
+
+
+def _statistics(ctx: JobContext, data_source_id: str) -> dict[str, Any] | None:
+    path = ctx.artifacts_of("DataSource", data_source_id) / "statistics.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _target_shift(
+    trained: TrainedModel, training: dict[str, Any] | None, evaluation: dict[str, Any] | None
+) -> str | None:
+    """An alert when the target is distributed differently in the training and the evaluation data
+    (from both datasources' statistics, so approximate; None without them)."""
+    target = trained.schema.target or ""
+    before = ((training or {}).get("attributes") or {}).get(target)
+    after = ((evaluation or {}).get("attributes") or {}).get(target)
+    if not before or not after:
+        return None
+    if "mean" in before:
+        if before.get("mean") is None or after.get("mean") is None or not before.get("std"):
+            return None
+        distance = abs(after["mean"] - before["mean"]) / before["std"]
+        described = f"mean {before['mean']:.4g} in training, {after['mean']:.4g} in evaluation"
+    else:
+        p, q = _class_shares(before), _class_shares(after)
+        distance = 0.5 * sum(abs(p.get(c, 0.0) - q.get(c, 0.0)) for c in p.keys() | q.keys())
+        common = max(p, key=lambda c: p[c], default="")
+        described = (
+            f"class {common!r} {p.get(common, 0):.0%} in training, {q.get(common, 0):.0%} in evaluation"
+        )
+    if distance <= TARGET_SHIFT:
+        return None
+    return (
+        f"Target distribution: '{target}' differs between the training and the evaluation data ({described}); "
+        "the evaluation may not represent the data the model was trained for (from approximate statistics)."
+    )
+
+
+def _class_shares(statistics: dict[str, Any]) -> dict[str, float]:
+    """Share of each class of a BINARY or CATEGORICAL target (its most frequent classes)."""
+    if "trueCount" in statistics:
+        counts = {"1": statistics["trueCount"], "0": statistics["falseCount"]}
+    else:
+        counts = {str(value): count for value, count in statistics.get("top", [])}
+    total = sum(counts.values()) or 1
+    return {label: count / total for label, count in counts.items()}

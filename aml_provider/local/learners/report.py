@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import confusion_matrix, f1_score, roc_curve
+from sklearn.metrics import confusion_matrix, precision_recall_fscore_support, roc_curve
 
 from aml_provider.local.learners.metrics import (
     METRIC_NAMES,
@@ -15,10 +15,12 @@ from aml_provider.local.learners.metrics import (
 )
 from aml_provider.local.learners.sgd import BINARY, MULTICLASS
 
-#: Cut-offs at which the binary report shows accuracy, precision, recall and counts.
-THRESHOLD_GRID = tuple(round(0.05 * i, 2) for i in range(1, 20))
+#: Cut-offs at which the binary report shows accuracy, precision, recall and counts (a slider's steps).
+THRESHOLD_GRID = tuple(round(0.01 * i, 2) for i in range(1, 100))
 HISTOGRAM_BINS = 20
 MAX_ROC_POINTS = 101
+#: Rows of (actual, predicted) a regression report keeps for its predicted-vs-actual plot.
+MAX_SCATTER_POINTS = 500
 
 
 def evaluation_report(
@@ -100,7 +102,9 @@ def multiclass_report(
     actual = actual.astype(object)
     labels = list(classes) + sorted(set(actual.tolist()) - set(classes))
     matrix = confusion_matrix(actual, predicted, labels=labels)
-    per_class = f1_score(actual, predicted, labels=labels, average=None, zero_division=0)
+    precision, recall, per_class, _ = precision_recall_fscore_support(
+        actual, predicted, labels=labels, zero_division=0
+    )
     baseline = multiclass_avg_fscore(actual, np.full(actual.size, most_frequent, dtype=object))
     return {
         "metric": multiclass_avg_fscore(actual, predicted),
@@ -110,6 +114,8 @@ def multiclass_report(
             {
                 "label": label,
                 "f1": float(per_class[i]),
+                "precision": float(precision[i]),
+                "recall": float(recall[i]),
                 "trueCount": int(matrix[i].sum()),
                 "predictedCount": int(matrix[:, i].sum()),
             }
@@ -120,7 +126,8 @@ def multiclass_report(
 
 
 def regression_report(actual: np.ndarray, predicted: np.ndarray, training_mean: float) -> dict[str, Any]:
-    """RMSE, the predict-the-training-mean baseline and the histogram of residuals (actual - predicted)."""
+    """RMSE, the predict-the-training-mean baseline, the histogram of residuals (actual - predicted) and
+    up to MAX_SCATTER_POINTS evenly spaced (actual, predicted) rows."""
     residuals = actual - predicted
     counts, edges = (
         np.histogram(residuals, bins=HISTOGRAM_BINS) if residuals.size else (np.zeros(0), np.zeros(0))
@@ -130,6 +137,15 @@ def regression_report(actual: np.ndarray, predicted: np.ndarray, training_mean: 
         "baseline": regression_rmse(actual, np.full(actual.size, training_mean)) if actual.size else None,
         "meanResidual": float(residuals.mean()) if residuals.size else None,
         "residualHistogram": {"edges": edges.tolist(), "counts": counts.astype(int).tolist()},
+        "predictedVsActual": _scatter_sample(actual, predicted),
+    }
+
+
+def _scatter_sample(actual: np.ndarray, predicted: np.ndarray) -> dict[str, list[float]]:
+    rows = np.unique(np.linspace(0, actual.size - 1, min(actual.size, MAX_SCATTER_POINTS)).astype(int))
+    return {
+        "actual": [float(f"{v:.6g}") for v in actual[rows]],
+        "predicted": [float(f"{v:.6g}") for v in predicted[rows]],
     }
 
 

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, Protocol
+from urllib.parse import parse_qs
 
 from botocore.model import OperationModel
 from starlette.applications import Starlette
@@ -38,6 +39,7 @@ class ServiceBackend(Protocol):
     def call(self, operation: str, request: dict[str, Any], caller_arn: str) -> dict[str, Any]: ...
     def log_document(self, kind: str, entity_id: str) -> tuple[str, bytes]: ...
     def entity_document(self, kind: str, entity_id: str) -> dict[str, Any]: ...
+    def artifact(self, kind: str, entity_id: str, name: str) -> str | None: ...
 
 
 def create_app(backend: ServiceBackend, authenticator: Authenticator) -> Starlette:
@@ -56,7 +58,9 @@ def create_app(backend: ServiceBackend, authenticator: Authenticator) -> Starlet
         Route("/health", api.health, methods=["GET"]),
         Route("/", lambda request: RedirectResponse("/console"), methods=["GET"]),
         Route("/console", api.console_index, methods=["GET"]),
+        Route("/console/{kind}", api.console_kind, methods=["GET"]),
         Route("/console/{kind}/{entity_id}", api.console_entity, methods=["GET"]),
+        Route("/console/MLModel/{entity_id}/score-threshold", api.console_score_threshold, methods=["POST"]),
         Route("/logs/{kind}/{entity_id}", api.log, methods=["GET"]),
         # Any path: botocore keeps the client's endpoint path when Predict switches host to PredictEndpoint.
         Route("/{path:path}", api.operation, methods=["POST"]),
@@ -121,25 +125,39 @@ class _Api:
             return Response(err.message, 404, media_type="text/plain")
         return Response(content, media_type=content_type)
 
+    async def console_index(self, request: Request) -> Response:
+        return _page(await run_in_threadpool(self._console().home))
+
+    async def console_kind(self, request: Request) -> Response:
+        number = request.query_params.get("page", "1")
+        page = await run_in_threadpool(
+            self._console().kind_index,
+            request.path_params["kind"],
+            int(number) if number.isdigit() else 1,
+            request.query_params.get("status", ""),
+        )
+        return _page(page)
+
     async def console_entity(self, request: Request) -> Response:
         kind, entity_id = request.path_params["kind"], request.path_params["entity_id"]
-        if kind not in console.KINDS:
-            return HTMLResponse(console.not_found_page(kind, entity_id), 404)
-        try:
-            entity = await run_in_threadpool(self.backend.entity_document, kind, entity_id)
-        except ResourceNotFoundException:
-            return HTMLResponse(console.not_found_page(kind, entity_id), 404)
-        return HTMLResponse(console.entity_page(kind, entity))
+        notice = "threshold-set" if request.query_params.get("threshold-set") else ""
+        return _page(await run_in_threadpool(self._console().entity, kind, entity_id, notice))
 
-    async def console_index(self, request: Request) -> Response:
-        listings = {}
-        for kind in console.KINDS:
-            page = {"FilterVariable": "CreatedAt", "SortOrder": "dsc", "Limit": 100}
-            result = await run_in_threadpool(
-                self.backend.call, f"Describe{console.PLURALS[kind]}", page, self.authenticator.caller_arn
-            )
-            listings[kind] = result.get("Results", [])
-        return HTMLResponse(console.index_page(listings))
+    async def console_score_threshold(self, request: Request) -> Response:
+        """The evaluation page's form: UpdateMLModel(ScoreThreshold), validated like the API call."""
+        body = (await request.body()).decode("utf-8", "replace")
+        form = {key: values[-1] for key, values in parse_qs(body).items()}
+        model_id = request.path_params["entity_id"]
+        return _page(await run_in_threadpool(self._console().set_score_threshold, model_id, form))
+
+    def _console(self) -> console.Console:
+        return console.Console(self.backend, self.authenticator.caller_arn)
+
+
+def _page(page: console.Page) -> Response:
+    if page.redirect:
+        return RedirectResponse(page.redirect, page.status)
+    return HTMLResponse(page.html, page.status)
 
 
 def _operation_model(target: str) -> OperationModel:

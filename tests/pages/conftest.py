@@ -1,0 +1,138 @@
+"""Browser fixtures: Debian's Chromium driven by Playwright, against a local service filled by real runs.
+
+Without Playwright or /usr/bin/chromium the tests skip, saying which is missing; with AML_REQUIRE_SERVICES=1
+(as in CI) they fail instead. Screenshots go to $AML_SCREENSHOTS (default .aml-local/screenshots).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aml_provider.local import LocalAml
+from tests.pages.runs import (
+    Run,
+    batch_predict,
+    churn_csv,
+    churn_schema,
+    prices_csv,
+    species_csv,
+    train_and_evaluate,
+    wait_for_run,
+)
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = Path(os.environ.get("AML_SCREENSHOTS", ".aml-local/screenshots"))
+
+
+def _missing() -> str | None:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "Playwright for Python is not installed (uv pip install playwright)"
+    if not CHROMIUM.exists():
+        return f"{CHROMIUM} is missing (apt-get install -y chromium)"
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    missing = _missing()
+    if missing:
+        if os.environ.get("AML_REQUIRE_SERVICES") == "1":
+            pytest.fail(f"AML_REQUIRE_SERVICES=1 but {missing}")
+        pytest.skip(missing)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM))
+        yield chromium
+        chromium.close()
+
+
+class Tab:
+    """A browser page that records console errors and uncaught exceptions, and saves screenshots."""
+
+    def __init__(self, page: Any, base_url: str) -> None:
+        self.page = page
+        self.base_url = base_url
+        self.errors: list[str] = []
+        page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+
+    def open(self, path: str) -> Any:
+        response = self.page.goto(self.base_url + path)
+        assert response is not None, path
+        assert response.ok, (path, response.status)
+        return self.page
+
+    def screenshot(self, name: str, full_page: bool = True) -> Path:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=full_page)
+        return path
+
+
+@pytest.fixture
+def tab(browser: Any, console_service: LocalAml) -> Iterator[Tab]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    tab = Tab(context.new_page(), console_service.endpoint_url)
+    yield tab
+    context.close()
+    assert tab.errors == [], f"browser console errors: {tab.errors}"
+
+
+@pytest.fixture(scope="session")
+def console_service(browser: Any) -> Iterator[LocalAml]:
+    """A service of its own, so the 1,000-entity index does not crowd other tests' pages."""
+    with LocalAml() as service:
+        yield service
+
+
+@pytest.fixture(scope="session")
+def console_ml(console_service: LocalAml) -> Any:
+    return console_service.client()
+
+
+@pytest.fixture(scope="session")
+def console_bucket(console_service: LocalAml) -> str:
+    name = f"aml-pages-{uuid.uuid4().hex[:12]}"
+    console_service.client("s3").create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture(scope="session")
+def runs(console_service: LocalAml, console_ml: Any, console_bucket: str) -> dict[str, Run]:
+    """A completed binary (with a batch prediction), multiclass and regression run."""
+    s3 = console_service.client("s3")
+    runs = {
+        "binary": train_and_evaluate(console_ml, s3, console_bucket, "churn", churn_csv(), churn_schema(), "BINARY"),
+        "multiclass": train_and_evaluate(
+            console_ml, s3, console_bucket, "species", species_csv(),
+            _schema_of(["length", "width"], "species", "CATEGORICAL"), "MULTICLASS",
+        ),
+        "regression": train_and_evaluate(
+            console_ml, s3, console_bucket, "prices", prices_csv(),
+            _schema_of(["rooms", "area", "age"], "price", "NUMERIC"), "REGRESSION",
+        ),
+    }  # fmt: skip
+    batch_predict(console_ml, console_bucket, runs["binary"])
+    console_ml.add_tags(
+        ResourceId=runs["binary"].model_id,
+        ResourceType="MLModel",
+        Tags=[{"Key": "aml:family", "Value": "churn"}, {"Key": "aml:role", "Value": "champion"}],
+    )
+    for run in runs.values():
+        wait_for_run(console_ml, run)
+    return runs
+
+
+def _schema_of(numeric: list[str], target: str, target_type: str) -> str:
+    from tests.helpers import schema_text
+
+    return schema_text(target, **dict.fromkeys(numeric, "NUMERIC"), **{target: target_type})
