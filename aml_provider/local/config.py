@@ -2,9 +2,28 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+
+DEFAULT_MAX_BODY_BYTES = 32 * 2**20
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` (a name or address) only accepts connections from this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _flag(text: str | None) -> bool | None:
+    if text is None or not text.strip():
+        return None
+    return text.strip().lower() in ("1", "true", "yes", "on")
 
 
 @dataclass(frozen=True)
@@ -31,6 +50,15 @@ class ServiceConfig:
     #: the key "*" matches any identifier. "{database}" in a template is replaced by the request's database.
     redshift_servers: dict[str, str] = field(default_factory=lambda: ServiceConfig.default_redshift_servers())
     rds_servers: dict[str, str] = field(default_factory=lambda: ServiceConfig.default_rds_servers())
+    #: Largest request body accepted (bytes); larger ones are refused before they are read. The default
+    #: holds the largest Amazon ML request (a 16 Mi-character SelectSqlQuery) with room to spare.
+    max_body_bytes: int = field(
+        default_factory=lambda: int(os.environ.get("AML_LOCAL_MAX_BODY_BYTES", str(DEFAULT_MAX_BODY_BYTES)))
+    )
+    #: Whether the console and log pages need credentials; None: only when not bound to loopback.
+    console_auth: bool | None = field(default_factory=lambda: _flag(os.environ.get("AML_LOCAL_CONSOLE_AUTH")))
+    #: A bearer token the console and log pages accept besides basic auth with an access key pair.
+    console_token: str | None = field(default_factory=lambda: os.environ.get("AML_LOCAL_CONSOLE_TOKEN"))
 
     @staticmethod
     def default_redshift_servers() -> dict[str, str]:
@@ -39,6 +67,13 @@ class ServiceConfig:
     @staticmethod
     def default_rds_servers() -> dict[str, str]:
         return {"*": os.environ.get("AML_LOCAL_RDS_URL", "mysql://127.0.0.1:3306")}
+
+    @property
+    def pages_need_auth(self) -> bool:
+        """Console and log pages require credentials: as configured, else unless bound to loopback."""
+        if self.console_auth is not None:
+            return self.console_auth
+        return not is_loopback(self.host)
 
     @property
     def base_url(self) -> str:

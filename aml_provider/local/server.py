@@ -25,7 +25,8 @@ CREDENTIALS_FILE = "credentials.json"
 
 def build_app(config: ServiceConfig) -> Starlette:
     """The service's ASGI app over a new backend, accepting `config.access_keys`."""
-    return create_app(Backend(config), Authenticator(config.access_keys))
+    authenticator = Authenticator(config.access_keys, region=config.region_name)
+    return create_app(Backend(config), authenticator, config)
 
 
 def with_access_keys(config: ServiceConfig) -> tuple[ServiceConfig, Path | None]:

@@ -10,21 +10,27 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import parse_qs
 
+import anyio.to_thread
+from anyio import CapacityLimiter
 from botocore.model import OperationModel
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from aml_provider.local.config import DEFAULT_MAX_BODY_BYTES, ServiceConfig
 from aml_provider.local.errors import AmlError, InternalServerException, ResourceNotFoundException
 from aml_provider.local.protocol import console
 from aml_provider.local.protocol.auth import Authenticator
+from aml_provider.local.protocol.pages_auth import PageAuthMiddleware
 from aml_provider.local.protocol.validation import service_model, validate_input
 from aml_provider.local.protocol.wire import (
     UnknownOperationException,
     error_response,
     parse_body,
+    read_body,
     result_response,
 )
 
@@ -42,9 +48,20 @@ class ServiceBackend(Protocol):
     def artifact(self, kind: str, entity_id: str, name: str) -> str | None: ...
 
 
-def create_app(backend: ServiceBackend, authenticator: Authenticator) -> Starlette:
-    """The ASGI app; its lifespan starts and stops `backend`."""
-    api = _Api(backend, authenticator)
+def create_app(
+    backend: ServiceBackend, authenticator: Authenticator, config: ServiceConfig | None = None
+) -> Starlette:
+    """The ASGI app; its lifespan starts and stops `backend`.
+
+    `config` sets the body limit and whether the pages need credentials (without one: the default limit,
+    open pages).
+    """
+    api = _Api(backend, authenticator, config.max_body_bytes if config else DEFAULT_MAX_BODY_BYTES)
+    middleware = []
+    if config is not None and config.pages_need_auth:
+        middleware.append(
+            Middleware(PageAuthMiddleware, access_keys=config.access_keys, token=config.console_token)
+        )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -65,33 +82,44 @@ def create_app(backend: ServiceBackend, authenticator: Authenticator) -> Starlet
         # Any path: botocore keeps the client's endpoint path when Predict switches host to PredictEndpoint.
         Route("/{path:path}", api.operation, methods=["POST"]),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
 
 
-#: Operations answered on the event loop: in memory once the model is loaded and well under a
-#: millisecond, so a hop to the thread pool would cost more than the work (it doubles real-time
-#: Predict latency). The others touch SQLite or disk and run in the pool.
+#: Operations answered on the event loop when their body is small: in memory once the model is loaded
+#: and well under a millisecond, so a hop to the thread pool would cost more than the work (it doubles
+#: real-time Predict latency). Larger records (text takes time to tokenise) and every other operation
+#: (SQLite, disk) run in threads, so the loop keeps answering.
 EVENT_LOOP_OPERATIONS = frozenset({"Predict"})
+EVENT_LOOP_MAX_BODY_BYTES = 4096
+#: Threads for heavy Predict calls: few, so that they cannot starve the event loop of the GIL.
+HEAVY_PREDICT_THREADS = 2
 
 
 class _Api:
-    def __init__(self, backend: ServiceBackend, authenticator: Authenticator) -> None:
+    def __init__(self, backend: ServiceBackend, authenticator: Authenticator, max_body_bytes: int) -> None:
         self.backend = backend
         self.authenticator = authenticator
+        self.max_body_bytes = max_body_bytes
+        self._heavy_predicts: CapacityLimiter | None = None
 
     async def operation(self, request: Request) -> Response:
-        """One Amazon ML API call: authenticate, route by X-Amz-Target, validate, run, answer."""
+        """One Amazon ML API call: authenticate the headers, read the (bounded) body, verify its signature,
+        route by X-Amz-Target, validate, run, answer."""
         request_id = str(uuid.uuid4())
-        body = await request.body()
         try:
-            caller_arn = self._authenticate(request, body)
+            signed = self.authenticator.check_headers(
+                request.method,
+                request.scope.get("raw_path", request.url.path.encode()).decode("latin-1"),
+                request.scope.get("query_string", b"").decode("latin-1"),
+                _headers(request),
+                now=datetime.now(UTC),
+            )
+            body = await read_body(request, self.max_body_bytes)
+            caller_arn = signed.verify(body)
             operation = _operation_model(request.headers.get("x-amz-target", ""))
             params = parse_body(body)
             validate_input(operation.input_shape, params)
-            if operation.name in EVENT_LOOP_OPERATIONS:
-                result = self.backend.call(operation.name, params, caller_arn)
-            else:
-                result = await run_in_threadpool(self.backend.call, operation.name, params, caller_arn)
+            result = await self._call(operation.name, params, caller_arn, len(body))
             return result_response(operation.output_shape, result, request_id)
         except AmlError as err:
             return error_response(err, request_id)
@@ -101,17 +129,17 @@ class _Api:
                 InternalServerException("An internal error occurred; please retry."), request_id
             )
 
-    def _authenticate(self, request: Request, body: bytes) -> str:
-        headers: dict[str, list[str]] = {}
-        for name, value in request.headers.items():
-            headers.setdefault(name.lower(), []).append(value)
-        return self.authenticator.verify(
-            request.method,
-            request.scope.get("raw_path", request.url.path.encode()).decode("latin-1"),
-            request.scope.get("query_string", b"").decode("latin-1"),
-            headers,
-            body,
-            now=datetime.now(UTC),
+    async def _call(
+        self, operation: str, params: dict[str, Any], caller_arn: str, size: int
+    ) -> dict[str, Any]:
+        if operation not in EVENT_LOOP_OPERATIONS:
+            return await run_in_threadpool(self.backend.call, operation, params, caller_arn)
+        if size <= EVENT_LOOP_MAX_BODY_BYTES:
+            return self.backend.call(operation, params, caller_arn)
+        if self._heavy_predicts is None:
+            self._heavy_predicts = CapacityLimiter(HEAVY_PREDICT_THREADS)
+        return await anyio.to_thread.run_sync(
+            self.backend.call, operation, params, caller_arn, limiter=self._heavy_predicts
         )
 
     async def health(self, request: Request) -> Response:
@@ -158,6 +186,14 @@ def _page(page: console.Page) -> Response:
     if page.redirect:
         return RedirectResponse(page.redirect, page.status)
     return HTMLResponse(page.html, page.status)
+
+
+def _headers(request: Request) -> dict[str, list[str]]:
+    """Lower-case header names to all their values."""
+    headers: dict[str, list[str]] = {}
+    for name, value in request.headers.items():
+        headers.setdefault(name.lower(), []).append(value)
+    return headers
 
 
 def _operation_model(target: str) -> OperationModel:

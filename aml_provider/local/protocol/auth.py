@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from hashlib import sha256
 
@@ -16,6 +17,7 @@ from aml_provider.local.errors import AmlError
 SERVICE_NAME = "machinelearning"
 ACCOUNT_ID = "000000000000"
 DEFAULT_USER_NAME = "local"
+DEFAULT_REGION = "us-east-1"
 MAX_CLOCK_SKEW = timedelta(minutes=15)
 
 
@@ -45,17 +47,35 @@ SIGNATURE_MISMATCH = (
 )
 
 
-class Authenticator:
-    """Verifies SigV4-signed requests against the configured access keys; answers the caller's IAM ARN."""
+#: Headers that must be signed whenever the request has them: they say what the request does.
+SIGNED_WHEN_PRESENT = ("content-type", "x-amz-target")
 
-    def __init__(self, access_keys: Mapping[str, str], user_name: str = DEFAULT_USER_NAME) -> None:
+
+class Authenticator:
+    """Verifies SigV4-signed requests against the configured access keys; answers the caller's IAM ARN.
+
+    Verification has two steps so that nothing of the body is read for a request that cannot be genuine:
+    `check_headers` needs only the request line and headers, `SignedRequest.verify` then checks the
+    signature over the (size-limited) body.
+    """
+
+    def __init__(
+        self, access_keys: Mapping[str, str], user_name: str = DEFAULT_USER_NAME, region: str = DEFAULT_REGION
+    ) -> None:
         self.access_keys = dict(access_keys)
         self.caller_arn = f"arn:aws:iam::{ACCOUNT_ID}:user/{user_name}"
+        self.region = region
 
     def verify(
         self, method: str, path: str, query: str, headers: Mapping[str, list[str]], body: bytes, now: datetime
     ) -> str:
         """Check the request's signature; `headers` maps lower-case names to all their values."""
+        return self.check_headers(method, path, query, headers, now).verify(body)
+
+    def check_headers(
+        self, method: str, path: str, query: str, headers: Mapping[str, list[str]], now: datetime
+    ) -> SignedRequest:
+        """Everything but the signature itself: key, credential scope, signed headers and clock."""
         authorization = _single(headers, "authorization")
         if not authorization:
             raise MissingAuthenticationTokenException("Missing Authentication Token")
@@ -70,31 +90,77 @@ class Authenticator:
         secret = self.access_keys.get(access_key)
         if secret is None:
             raise UnrecognizedClientException("The security token included in the request is invalid.")
-        region, service = scope_parts[1], scope_parts[2]
+        self._check_scope(region=scope_parts[1], service=scope_parts[2])
+        signed_names = fields["SignedHeaders"].split(";")
+        _check_signed_names(signed_names, headers)
+        timestamp = _single(headers, "x-amz-date")
+        _check_clock(timestamp, now)
+        signed = {name: headers.get(name, []) for name in signed_names}
+        url = f"http://{_single(headers, 'host')}{path}" + (f"?{query}" if query else "")
+        return SignedRequest(
+            self.caller_arn,
+            method,
+            url,
+            signed,
+            timestamp,
+            fields["Signature"],
+            Credentials(access_key, secret),
+            scope_parts[1],
+        )
+
+    def _check_scope(self, region: str, service: str) -> None:
         if service != SERVICE_NAME:
             raise InvalidSignatureException(
                 f"Credential should be scoped to correct service: '{SERVICE_NAME}'."
             )
-        signed_names = fields["SignedHeaders"].split(";")
-        if "host" not in signed_names or "x-amz-date" not in signed_names:
-            raise IncompleteSignatureException(
-                "'Host' and 'X-Amz-Date' must be SignedHeaders in the AWS Authorization."
+        if region != self.region:
+            raise InvalidSignatureException(
+                f"Credential should be scoped to a valid region, not '{region}': this service is in "
+                f"'{self.region}'; sign with region_name='{self.region}'."
             )
-        timestamp = _single(headers, "x-amz-date")
-        _check_clock(timestamp, now)
-        signed = {name: headers.get(name, []) for name in signed_names}
-        _check_payload_hash(signed, body)
-        url = f"http://{_single(headers, 'host')}{path}" + (f"?{query}" if query else "")
-        joined = {name: ",".join(values) for name, values in signed.items()}
-        request = AWSRequest(method=method, url=url, headers=joined, data=body)
-        request.context["timestamp"] = timestamp
-        signer = _Verifier(Credentials(access_key, secret), region, signed)
+
+
+@dataclass(frozen=True)
+class SignedRequest:
+    """A request whose headers passed `Authenticator.check_headers`; `verify(body)` checks its signature."""
+
+    caller_arn: str
+    method: str
+    url: str
+    signed: dict[str, list[str]]
+    timestamp: str
+    signature: str
+    credentials: Credentials
+    region: str
+
+    def verify(self, body: bytes) -> str:
+        """The caller's ARN, or InvalidSignatureException when the signature does not cover this body."""
+        _check_payload_hash(self.signed, body)
+        joined = {name: ",".join(values) for name, values in self.signed.items()}
+        request = AWSRequest(method=self.method, url=self.url, headers=joined, data=body)
+        request.context["timestamp"] = self.timestamp
+        signer = _Verifier(self.credentials, self.region, self.signed)
         expected = signer.signature(
             signer.string_to_sign(request, signer.canonical_request(request)), request
         )
-        if not hmac.compare_digest(expected.encode(), fields["Signature"].encode()):
+        if not hmac.compare_digest(expected.encode(), self.signature.encode()):
             raise InvalidSignatureException(SIGNATURE_MISMATCH)
         return self.caller_arn
+
+
+def _check_signed_names(signed_names: list[str], headers: Mapping[str, list[str]]) -> None:
+    """Host and X-Amz-Date must be signed, and Content-Type and X-Amz-Target whenever they are sent."""
+    if "host" not in signed_names or "x-amz-date" not in signed_names:
+        raise IncompleteSignatureException(
+            "'Host' and 'X-Amz-Date' must be SignedHeaders in the AWS Authorization."
+        )
+    unsigned = [name for name in SIGNED_WHEN_PRESENT if name in headers and name not in signed_names]
+    if unsigned:
+        shown = " and ".join(f"'{name}'" for name in unsigned)
+        raise IncompleteSignatureException(
+            f"{shown} must be SignedHeaders in the AWS Authorization when the request has them: "
+            "they name the operation and the body's format."
+        )
 
 
 class _Verifier(SigV4Auth):

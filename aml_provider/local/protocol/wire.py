@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from botocore.model import ListShape, MapShape, Shape, StructureShape
+from starlette.requests import Request
 from starlette.responses import Response
 
 from aml_provider.local.errors import AmlError
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
+#: Deepest nesting of arrays and objects accepted in a request body; Amazon ML's deepest input is 3 levels.
+MAX_JSON_DEPTH = 20
 
 
 class SerializationException(AmlError):
@@ -24,17 +27,95 @@ class UnknownOperationException(AmlError):
     status = 400
 
 
+class RequestEntityTooLargeException(AmlError):
+    code = "RequestEntityTooLargeException"
+    status = 413
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused as soon as it is known to exceed `limit` bytes (before it is all read)."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.strip().isdigit():
+            raise SerializationException(f"Content-Length must be a number of bytes, not {declared[:40]!r}.")
+        if int(declared) > limit:
+            _too_large(f"{int(declared)} bytes", limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            _too_large(f"more than {limit} bytes", limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(size: str, limit: int) -> NoReturn:
+    raise RequestEntityTooLargeException(
+        f"The request body is {size}; this service accepts at most {limit} bytes "
+        "(raise it with --max-body-bytes or AML_LOCAL_MAX_BODY_BYTES)."
+    )
+
+
 def parse_body(body: bytes) -> dict[str, Any]:
-    """The request's parameters: a JSON object (an empty body counts as `{}`)."""
+    """The request's parameters: a JSON object in UTF-8 (an empty body counts as `{}`)."""
     if not body.strip():
         return {}
-    try:
-        params = json.loads(body)
-    except ValueError as err:
-        raise SerializationException(f"The request body is not valid JSON: {err}") from None
+    params = _json(_utf8(body))
     if not isinstance(params, dict):
         raise SerializationException("The request body must be a JSON object of the operation's parameters.")
+    if _depth(params) > MAX_JSON_DEPTH:
+        _too_deep()
     return params
+
+
+def _utf8(body: bytes) -> str:
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise SerializationException(
+            f"The request body is not UTF-8 text (byte {err.start} cannot be decoded); send JSON encoded as "
+            "UTF-8, as AWS SDKs do."
+        ) from None
+    if text.startswith("\ufeff"):
+        raise SerializationException(
+            "The request body starts with a byte-order mark; send UTF-8 JSON without one."
+        )
+    return text
+
+
+def _json(text: str) -> Any:
+    try:
+        return json.loads(text, parse_constant=_no_constant)
+    except RecursionError:
+        _too_deep()
+    except ValueError as err:
+        raise SerializationException(f"The request body is not valid JSON: {err}") from None
+
+
+def _no_constant(name: str) -> NoReturn:
+    raise SerializationException(f"The request body is not valid JSON: {name} is not a JSON number.")
+
+
+def _too_deep() -> NoReturn:
+    raise SerializationException(
+        f"The request body nests arrays and objects deeper than {MAX_JSON_DEPTH} levels; "
+        "Amazon ML requests are at most a few levels deep."
+    )
+
+
+def _depth(value: Any) -> int:
+    """How deeply arrays and objects nest in `value` (a scalar: 0), without recursion."""
+    deepest = 0
+    pending = [(value, 1)]
+    while pending:
+        item, level = pending.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, level)
+            pending.extend(
+                (child, level + 1) for child in (item.values() if isinstance(item, dict) else item)
+            )
+    return deepest
 
 
 def result_response(shape: Shape | None, result: dict[str, Any], request_id: str) -> Response:
