@@ -130,7 +130,7 @@ def test_schema_errors_name_the_key(document: str, message: str) -> None:
 
 def test_rearrangement_parsing() -> None:
     assert parse_rearrangement(None).selects_all
-    assert parse_rearrangement('{"other": 1}').selects_all
+    assert parse_rearrangement('{"randomSeed": "0"}').selects_all
     split = parse_rearrangement(
         '{"splitting": {"percentBegin": 10, "percentEnd": 60, "complement": "true", "strategy": "random",'
         ' "strategyParams": {"randomSeed": "s3://seed"}}, "randomSeed": "ignored"}'

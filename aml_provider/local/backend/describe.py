@@ -1,7 +1,8 @@
 """Describe{DataSources,MLModels,Evaluations,BatchPredictions}: filter, sort and page through entities.
 
 Results include DELETED entities (waiters and sensors must see them). Time comparisons accept epoch
-seconds or ISO-8601 text. NextToken is an opaque, URL-safe token bound to the query it came from.
+seconds or ISO-8601 text. NextToken is an opaque, URL-safe token bound to the query it came from and
+signed by this process, so a forged or altered token is refused (a token does not outlive a restart).
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import json
+import secrets
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,6 +47,8 @@ FILTER_VARIABLES: dict[str, dict[str, str]] = {
 }
 TIME_COLUMNS = frozenset({"created_at", "last_updated_at"})
 DEFAULT_LIMIT = 100
+_TOKEN_KEY = secrets.token_bytes(32)
+_MAX_OFFSET = 2**31
 
 
 def describe(services: Services, kind: Kind, request: dict[str, Any]) -> dict[str, Any]:
@@ -56,7 +61,7 @@ def describe(services: Services, kind: Kind, request: dict[str, Any]) -> dict[st
     given = [op for op in COMPARISONS if request.get(op) is not None]
     if given and "FilterVariable" not in request:
         raise InvalidInputException(f"Set FilterVariable to say what {', '.join(given)} compares.")
-    comparisons = {op: _value(column, op, request[op]) for op in given}
+    comparisons = {op: _value(variable, column, op, request[op]) for op in given}
     limit = request.get("Limit", DEFAULT_LIMIT)
     if not 1 <= limit <= DEFAULT_LIMIT:
         raise InvalidInputException(f"Limit must be between 1 and {DEFAULT_LIMIT}, got {limit}.")
@@ -71,11 +76,14 @@ def describe(services: Services, kind: Kind, request: dict[str, Any]) -> dict[st
     return response
 
 
-def _value(column: str, op: str, text: str) -> Any:
+def _value(variable: str, column: str, op: str, text: str) -> Any:
     if column not in TIME_COLUMNS:
         return text
     if op == "Prefix":
-        raise InvalidInputException("Prefix compares text; use GT, GE, LT, LE, EQ or NE for times.")
+        raise InvalidInputException(
+            f"Prefix compares text, but FilterVariable {variable} is a time; use GT, GE, LT, LE, EQ or NE "
+            "with a time, or filter on a text variable such as Name."
+        )
     return parse_time(op, text)
 
 
@@ -104,18 +112,28 @@ def _query_key(kind: Kind, request: dict[str, Any]) -> str:
 
 
 def _token(offset: int, query: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"offset": offset, "query": query}).encode()).decode()
+    payload = base64.urlsafe_b64encode(json.dumps({"offset": offset, "query": query}).encode()).decode()
+    return f"{payload}.{_signature(payload)}"
+
+
+def _signature(payload: str) -> str:
+    return hmac.new(_TOKEN_KEY, payload.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def _offset(token: str, query: str) -> int:
-    try:
-        decoded = json.loads(base64.urlsafe_b64decode(token.encode()))
-        offset = decoded["offset"]
-        valid = decoded["query"] == query and isinstance(offset, int) and offset >= 0
-    except (binascii.Error, ValueError, TypeError, KeyError):
-        valid = False
-    if not valid:
+    """The page position of a token this process issued for this very query; InvalidInputException else."""
+    payload, _, signature = token.rpartition(".")
+    offset = None
+    if hmac.compare_digest(signature.encode(), _signature(payload).encode()):
+        try:
+            decoded = json.loads(base64.urlsafe_b64decode(payload.encode()))
+            if decoded["query"] == query:
+                offset = decoded["offset"]
+        except (binascii.Error, ValueError, TypeError, KeyError):
+            offset = None
+    if not isinstance(offset, int) or not 0 <= offset < _MAX_OFFSET:
         raise InvalidInputException(
-            "NextToken is not one this query returned; repeat the request without NextToken."
+            "NextToken is not one this query returned (tokens are bound to their query and to this run of "
+            "the service); repeat the request without NextToken."
         )
-    return int(offset)
+    return offset

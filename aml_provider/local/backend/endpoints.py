@@ -202,8 +202,12 @@ def delete_realtime_endpoint(services: Services, request: dict[str, Any], _calle
 
 def predict(services: Services, request: dict[str, Any], _caller_arn: str) -> dict[str, Any]:
     record = request["Record"]
-    if sum(len(k) + len(v) for k, v in record.items()) > MAX_RECORD_BYTES:
-        raise InvalidInputException(f"Record is larger than {MAX_RECORD_BYTES // 1024} KB.")
+    size = sum(len(k.encode()) + len(v.encode()) for k, v in record.items())
+    if size > MAX_RECORD_BYTES:
+        raise InvalidInputException(
+            f"Record holds {size} bytes of names and values; an observation may have at most "
+            f"{MAX_RECORD_BYTES} bytes (100 KB): send fewer or shorter values."
+        )
     return services.endpoints.predict(request["MLModelId"], record)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aml_provider.local.backend import entities
 from aml_provider.local.backend.documents import data_source_schema
@@ -10,6 +10,9 @@ from aml_provider.local.backend.kinds import DATA_SOURCE, ML_MODEL
 from aml_provider.local.backend.services import Services
 from aml_provider.local.errors import InvalidInputException
 from aml_provider.local.store import StoredEntity, now
+
+if TYPE_CHECKING:
+    from aml_provider.local.data import Schema
 
 #: The model type that learns a target of each attribute type.
 MODEL_TYPE_OF_TARGET = {"BINARY": "BINARY", "NUMERIC": "REGRESSION", "CATEGORICAL": "MULTICLASS"}
@@ -21,8 +24,10 @@ def create_ml_model(services: Services, request: dict[str, Any], caller_arn: str
         data_source = entities.reference(
             services, DATA_SOURCE, request["TrainingDataSourceId"], "TrainingDataSourceId"
         )
-        _check_recipe(request)
-        _check_model_type(services, request["MLModelType"], data_source)
+        schema = _known_schema(services, data_source)
+        _check_recipe(request, schema)
+        if schema is not None:
+            _check_model_type(request["MLModelType"], schema, data_source)
         document = entities.new_document(
             ML_MODEL,
             request,
@@ -72,16 +77,19 @@ def _check_threshold(model: StoredEntity, threshold: float) -> None:
         )
 
 
-def _check_recipe(request: dict[str, Any]) -> None:
+def _check_recipe(request: dict[str, Any], schema: Schema | None) -> None:
+    """The inline recipe must parse and, when the training schema is known, suit its variables' types."""
     if request.get("Recipe") and request.get("RecipeUri"):
         raise InvalidInputException(
             "Give either Recipe or RecipeUri, not both (leave both empty for the default recipe)."
         )
     if request.get("Recipe"):
-        from aml_provider.local.recipes import parse_recipe
+        from aml_provider.local.recipes import FeaturePipeline, parse_recipe
 
         try:
-            parse_recipe(request["Recipe"])
+            recipe = parse_recipe(request["Recipe"])
+            if schema is not None:
+                FeaturePipeline.build(recipe, schema)
         except InvalidInputException as error:
             raise InvalidInputException(f"Recipe: {error.message}") from error
 
@@ -95,14 +103,16 @@ def _training_parameters(parameters: dict[str, str] | None) -> dict[str, str]:
         raise InvalidInputException(f"Parameters: {error.message}") from error
 
 
-def _check_model_type(services: Services, model_type: str, data_source: StoredEntity) -> None:
-    """When the training schema is known, its target's type must suit the model type."""
+def _known_schema(services: Services, data_source: StoredEntity) -> Schema | None:
+    """The training datasource's schema when it is known already (inline, or read by its job)."""
     from aml_provider.local.data import parse_schema
 
     schema_text = data_source_schema(services, data_source)
-    if not schema_text:
-        return
-    schema = parse_schema(schema_text)
+    return parse_schema(schema_text) if schema_text else None
+
+
+def _check_model_type(model_type: str, schema: Schema, data_source: StoredEntity) -> None:
+    """The training schema's target type must suit the model type."""
     if schema.target is None:
         return
     target_type = str(getattr(schema.type_of(schema.target), "value", schema.type_of(schema.target)))

@@ -19,6 +19,11 @@ RESERVED_PREFIX = "aws:"
 
 def add_tags(services: Services, request: dict[str, Any], _caller_arn: str) -> dict[str, Any]:
     kind, entity_id = _resource(request)
+    for number, tag in enumerate(request["Tags"], start=1):
+        if tag.get("Key") is None:
+            raise InvalidTagException(
+                f"Tags.{number} has no Key: every tag needs a Key (its Value may be left out)."
+            )
     new_tags = {tag["Key"]: tag.get("Value") for tag in request["Tags"]}
     _check_keys(new_tags)
     entities.require_changeable(services, kind, entity_id)

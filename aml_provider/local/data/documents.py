@@ -17,6 +17,8 @@ def json_object(text: str, member: str, expected: str) -> dict[str, Any]:
         raise InvalidInputException(
             f"{member} is not valid JSON: {err.msg} at line {err.lineno} column {err.colno}."
         ) from err
+    except RecursionError:
+        raise InvalidInputException(f"{member} nests objects and arrays too deeply to be read.") from None
     if not isinstance(document, dict):
         raise InvalidInputException(f"{member} must be a JSON object {expected}.")
     return document

@@ -84,6 +84,8 @@ def _line_blocks(body: IO[bytes], file: S3Object, block_bytes: int) -> Iterator[
     """(offset, block) pairs: blocks of whole lines ending in newline; None marks an overlong line."""
     offset, buffer, skipping = 0, b"", False
     while piece := body.read(block_bytes):
+        if offset == 0 and not buffer:
+            check_text_encoding(file.uri, piece)
         if offset == 0 and not buffer and piece.startswith(codecs.BOM_UTF8):
             piece, offset = piece[len(codecs.BOM_UTF8) :], len(codecs.BOM_UTF8)
         if skipping:
@@ -104,6 +106,31 @@ def _line_blocks(body: IO[bytes], file: S3Object, block_bytes: int) -> Iterator[
     if buffer and not skipping:
         _check_line_ends(file, offset, buffer)
         yield offset, buffer + b"\n"
+
+
+#: Byte-order marks of encodings other than UTF-8 (UTF-32 first: its little-endian mark starts like UTF-16's).
+_OTHER_BOMS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+
+
+def check_text_encoding(uri: str, start: bytes) -> None:
+    """Fail clearly on data that is not UTF-8 text: a UTF-16/32 byte-order mark, or NUL bytes (UTF-16
+    without a mark, or binary data) in the first block."""
+    for bom, encoding in _OTHER_BOMS:
+        if start.startswith(bom):
+            raise JobFailed(
+                f"{uri} is {encoding} text (it starts with a {encoding} byte-order mark); Amazon ML reads "
+                "UTF-8: save the file as UTF-8."
+            )
+    if b"\x00" in start[:4096]:
+        raise JobFailed(
+            f"{uri} holds NUL bytes, so it is not UTF-8 text (UTF-16 without a byte-order mark, or a binary "
+            "or compressed file); save it as UTF-8 CSV."
+        )
 
 
 def _check_line_ends(file: S3Object, offset: int, first_line: bytes) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +13,11 @@ from aml_provider.local.data.documents import json_object
 from aml_provider.local.errors import InvalidInputException
 
 STRATEGIES = ("sequential", "random")
+#: Keys each level may hold. `randomSeed` is also read inside `splitting` (the API reference's spelling)
+#: and tolerated at the top level (a published AWS sample puts it there; it has no effect there).
+TOP_KEYS = ("splitting", "randomSeed")
+SPLITTING_KEYS = ("percentBegin", "percentEnd", "complement", "strategy", "strategyParams", "randomSeed")
+STRATEGY_PARAMS_KEYS = ("randomSeed",)
 
 
 @dataclass(frozen=True)
@@ -55,11 +61,13 @@ def parse_rearrangement(text: str | None) -> Rearrangement:
     if text is None or not text.strip():
         return Rearrangement()
     document = json_object(text, "DataRearrangement", 'such as {"splitting": {...}}')
+    _check_keys(document, TOP_KEYS, "")
     splitting = document.get("splitting")
     if splitting is None:
         return Rearrangement()
     if not isinstance(splitting, dict):
         raise InvalidInputException("DataRearrangement 'splitting' must be a JSON object.")
+    _check_keys(splitting, SPLITTING_KEYS, "splitting.")
     begin = _percent(splitting, "percentBegin", 0)
     end = _percent(splitting, "percentEnd", 100)
     if begin > end:
@@ -104,7 +112,22 @@ def _seed(splitting: dict[str, Any]) -> str:
     params = splitting.get("strategyParams", {})
     if not isinstance(params, dict):
         raise InvalidInputException("DataRearrangement 'splitting.strategyParams' must be a JSON object.")
+    _check_keys(params, STRATEGY_PARAMS_KEYS, "splitting.strategyParams.")
+    key = "strategyParams.randomSeed" if "randomSeed" in params else "randomSeed"
     value = params.get("randomSeed", splitting.get("randomSeed", ""))
     if isinstance(value, (dict, list)) or value is None:
-        raise InvalidInputException("DataRearrangement 'randomSeed' must be a string.")
+        raise InvalidInputException(
+            f"DataRearrangement 'splitting.{key}' is {json.dumps(value)}; it must be a string such as \"s1\"."
+        )
     return str(value)
+
+
+def _check_keys(document: dict[str, Any], known: tuple[str, ...], path: str) -> None:
+    """A misspelt key would silently select every row; refuse it, listing the keys that level takes."""
+    unknown = [key for key in document if key not in known]
+    if unknown:
+        listed = ", ".join(f"'{path}{key}'" for key in unknown)
+        raise InvalidInputException(
+            f"DataRearrangement has unknown key {listed}; "
+            f"{f'{path[:-1]!r}' if path else 'the top level'} takes only {', '.join(known)}."
+        )

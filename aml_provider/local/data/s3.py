@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,8 +85,20 @@ class S3Store:
             raise JobFailed(f"Cannot read {uri}: {err}") from err
 
     def read_text(self, uri: str) -> str:
+        """The object as text: UTF-8 (a byte-order mark is dropped), or UTF-16/32 with a byte-order mark."""
         with self.open(uri) as body:
-            return body.read().decode("utf-8")
+            data = body.read()
+        encoding = "utf-8-sig"
+        if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+            encoding = "utf-32"
+        elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            encoding = "utf-16"
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError as err:
+            raise JobFailed(
+                f"{uri} is not UTF-8 text (byte {err.start} cannot be decoded); save it as UTF-8."
+            ) from None
 
     def put(self, uri: str, data: bytes, content_type: str = "application/octet-stream") -> None:
         bucket, key = split_uri(uri)

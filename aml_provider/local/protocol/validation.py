@@ -19,6 +19,8 @@ from aml_provider.local.errors import InvalidInputException
 
 #: VipURL (PredictEndpoint) only admits amazonaws.com hosts, but local endpoints are http://127.0.0.1:<port>.
 UNENFORCED_PATTERNS = frozenset({"VipURL"})
+#: IDs the pattern admits that would name the current or parent folder of the service's store.
+RESERVED_IDS = frozenset({".", ".."})
 _LONGEST_SHOWN_VALUE = 200
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
@@ -82,7 +84,9 @@ def _problems(shape: Shape, value: Any, path: str, hidden: bool) -> Iterator[str
     elif isinstance(shape, MapShape):
         for key, item in value.items():
             yield from _problems(shape.key, key, path, hidden)
-            if item is not None:
+            if item is None:
+                yield f"Value null at '{path}.{key}' failed to satisfy constraint: Member must not be null"
+            else:
                 yield from _problems(shape.value, item, f"{path}.{key}", hidden)
 
 
@@ -109,6 +113,13 @@ def _has_type(shape: Shape, value: Any) -> bool:
 def _constraint_problem(shape: Shape, value: Any) -> str | None:
     """The first constraint of `shape` that `value` breaks, as AWS words it."""
     meta = shape.metadata
+    if shape.name == "EntityId" and value in RESERVED_IDS:
+        return "Member must not be '.' or '..': an ID must also be usable as a folder name"
+    if shape.name == "S3Url" and isinstance(value, str) and _has_dot_segment(value):
+        return (
+            "Member must not have '.' or '..' path segments: S3 does not resolve them, so name the "
+            "object or prefix itself"
+        )
     if isinstance(value, (str, list, dict)):
         if "enum" in meta and value not in meta["enum"]:
             return f"Member must satisfy enum value set: [{', '.join(meta['enum'])}]"
@@ -129,6 +140,11 @@ def _constraint_problem(shape: Shape, value: Any) -> str | None:
         if "max" in meta and value > meta["max"]:
             return f"Member must have value less than or equal to {meta['max']}"
     return None
+
+
+def _has_dot_segment(uri: str) -> bool:
+    key = uri.partition("://")[2].partition("/")[2]
+    return any(segment in (".", "..") for segment in key.split("/"))
 
 
 def _violation(value: Any, path: str, constraint: str, hidden: bool) -> str:

@@ -38,6 +38,8 @@ PROCESSORS = {
     )
 }
 GROUP_FUNCTIONS = ("group", "group_remove")
+#: Processor calls nested deeper than this are refused (real recipes nest two or three).
+MAX_NESTING = 32
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,7 @@ class ExpressionParser:
         self.snippet = snippet
         self.tokens = list(Lexer(snippet).tokens())
         self.index = 0
+        self.depth = 0
 
     @property
     def token(self) -> Token:
@@ -149,8 +152,12 @@ class ExpressionParser:
         processor = PROCESSORS.get(function.value)
         if processor is None:
             raise self.fail(function, self.unknown_processor(function.value))
+        if self.depth >= MAX_NESTING:
+            raise self.fail(function, f"processor calls nest deeper than {MAX_NESTING} levels")
         self.advance()
+        self.depth += 1
         args: list[Node] = [self.expression()]
+        self.depth -= 1
         if processor.second is not None:
             self.expect("comma", f"',' and a second argument: {processor.usage()}")
             args.append(self.integer(processor) if processor.second == "int" else self.expression())

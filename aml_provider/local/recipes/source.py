@@ -95,9 +95,13 @@ def _is_surrogate_pair(text: str, position: int) -> bool:
 class JsonReader:
     """Reads a JSON document keeping key order and every value's position (`json` keeps neither)."""
 
+    #: A recipe is an object of sections holding objects or arrays of strings: 2 levels; allow some slack.
+    MAX_DEPTH = 16
+
     def __init__(self, text: str) -> None:
         self.text = text
         self.position = 0
+        self.depth = 0
 
     def document(self) -> JsonValue:
         value = self.value()
@@ -109,13 +113,21 @@ class JsonReader:
     def value(self) -> JsonValue:
         self.skip_whitespace()
         char = self.text[self.position : self.position + 1]
-        if char == "{":
-            return self.object()
-        if char == "[":
-            return self.array()
+        if char in ("{", "["):
+            return self.nested(char)
         if char == '"':
             return self.string()
         return self.scalar()
+
+    def nested(self, char: str) -> JsonValue:
+        """An object or array, at most MAX_DEPTH levels deep."""
+        if self.depth >= self.MAX_DEPTH:
+            self.fail(f"the recipe nests objects and arrays deeper than {self.MAX_DEPTH} levels")
+        self.depth += 1
+        try:
+            return self.object() if char == "{" else self.array()
+        finally:
+            self.depth -= 1
 
     def object(self) -> JsonObject:
         start = self.position
