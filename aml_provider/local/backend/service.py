@@ -21,6 +21,7 @@ from aml_provider.local.errors import (
     InvalidInputException,
     ResourceNotFoundException,
 )
+from aml_provider.local.jobs.recovery import recover
 from aml_provider.local.jobs.runner import JobRunner
 from aml_provider.local.store import EntityStore, StoredEntity
 
@@ -74,8 +75,9 @@ class Backend:
         self._services: Services | None = None
 
     def start(self) -> None:
-        """Open the store, end jobs a previous process left in progress, start the runner."""
+        """Open the store, clean up after the previous process, end jobs it left in progress, start the runner."""
         store = EntityStore(self.config.data_dir / "state.db")
+        recover(self.config, store)
         runner = JobRunner(self.config, store, self._entity_for_job)
         self._services = Services(self.config, store, runner, endpoints.Endpoints(self.config, store))
         runner.start()

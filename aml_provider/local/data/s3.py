@@ -114,7 +114,24 @@ class S3Store:
         except (ClientError, BotoCoreError, S3UploadFailedError) as err:
             raise JobFailed(f"Cannot write {uri}: {err}") from err
 
+    def copy(self, source: str, target: str) -> None:
+        """Copy an object within S3 (no download), as a managed multipart copy when it is large."""
+        source_bucket, source_key = split_uri(source)
+        bucket, key = split_uri(target)
+        try:
+            self.client.copy({"Bucket": source_bucket, "Key": source_key}, bucket, key)
+        except (ClientError, BotoCoreError) as err:
+            raise JobFailed(f"Cannot write {target}: {err}") from err
+
     def delete(self, uris: Iterable[str]) -> None:
         for uri in uris:
             bucket, key = split_uri(uri)
             self.client.delete_object(Bucket=bucket, Key=key)
+
+    def delete_prefix(self, uri: str) -> None:
+        """Delete every object whose key starts with the key of `uri`."""
+        bucket, prefix = split_uri(uri)
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+            if keys:
+                self.client.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})

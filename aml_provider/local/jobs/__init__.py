@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import shutil
 from collections.abc import Callable
 from typing import Any
 
@@ -11,7 +13,20 @@ Job = Callable[[JobContext], dict[str, Any]]
 
 
 def job_for(kind: str) -> Job:
-    """The function that does the work of a new entity of `kind`."""
+    """The function that does the work of a new entity of `kind`; its scratch space goes when it ends."""
+    job = _job_of(kind)
+
+    @functools.wraps(job)
+    def run(ctx: JobContext) -> dict[str, Any]:
+        try:
+            return job(ctx)
+        finally:
+            shutil.rmtree(ctx.scratch, ignore_errors=True)
+
+    return run
+
+
+def _job_of(kind: str) -> Job:
     if kind == "DataSource":
         from aml_provider.local.jobs.datasource import run_datasource
 

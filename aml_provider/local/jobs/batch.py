@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from aml_provider.local.data import Chunk, DataSourceReader, open_datasource, parse_binary
-from aml_provider.local.jobs.context import JobContext
+from aml_provider.local.jobs.context import PUBLICATION_PLAN, JobContext
 from aml_provider.local.jobs.training import (
     TrainedModel,
     encode_target,
@@ -46,7 +46,12 @@ def run_batch_prediction(ctx: JobContext) -> dict[str, Any]:
     leading = _leading_columns(trained, reader)
     header = result_header(trained.model_type, trained.classes, "tag" in leading, "trueLabel" in leading)
     output = BatchOutput(
-        ctx.s3, ctx.entity["OutputUri"], ctx.entity["BatchPredictionId"], header, ctx.artifacts / "results"
+        ctx.s3,
+        ctx.entity["OutputUri"],
+        ctx.entity["BatchPredictionId"],
+        header,
+        ctx.scratch / "results",
+        ctx.artifacts / PUBLICATION_PLAN,
     )
     ctx.log(f"predicting with MLModel '{model_id}' ({trained.model_type}, score threshold {threshold!r})")
     try:

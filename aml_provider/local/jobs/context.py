@@ -10,6 +10,11 @@ from typing import Any
 from aml_provider.local.config import ServiceConfig
 from aml_provider.local.data.s3 import S3Store
 
+#: A job's scratch space inside its artifacts; removed when the job ends and at every start-up.
+SCRATCH = "scratch"
+#: The plan of a batch prediction's publication while it is under way (see writers.BatchOutput).
+PUBLICATION_PLAN = "publication.json"
+
 
 @dataclass
 class JobContext:
@@ -30,3 +35,8 @@ class JobContext:
     get_entity: Callable[[str, str], dict[str, Any]]  # (kind, id) -> that entity as GetX returns it
     log: Callable[[str], None]  # append a line to the log served at LogUri
     secrets: dict[str, str] = field(default_factory=dict)  # e.g. {"Password": ...}, never persisted
+
+    @property
+    def scratch(self) -> Path:
+        """A folder for the job's temporary files, removed when the job ends."""
+        return self.artifacts / SCRATCH

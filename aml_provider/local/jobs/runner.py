@@ -23,6 +23,7 @@ from aml_provider.local.data.s3 import S3Store
 from aml_provider.local.errors import JobFailed
 from aml_provider.local.jobs import JobContext, job_for
 from aml_provider.local.store import EntityStore, StoredEntity, now
+from aml_provider.local.store.names import storage_name
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ _log_lock = threading.Lock()
 
 def artifacts_dir(config: ServiceConfig, kind: str, entity_id: str) -> Path:
     """The directory of an entity's files (artifacts and log.txt), kept across restarts."""
-    return config.data_dir / "artifacts" / kind / entity_id
+    return config.data_dir / "artifacts" / kind / storage_name(entity_id)
 
 
 def append_log(directory: Path, line: str) -> None:

@@ -102,7 +102,7 @@ def run_training(ctx: JobContext) -> dict[str, Any]:
     recipe_text = _recipe_text(ctx, reader)
     pipeline = _pipeline(recipe_text, reader)
     ctx.log(_header(params, model_type))
-    workdir = ctx.artifacts / "training-cache"
+    workdir = ctx.scratch / "training-cache"
     try:
         cache = FeatureCache(workdir)
         classes, invalid = _cache_features(ctx, reader, pipeline, cache, model_type, target)

@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
-from aml_provider.local.writers.batch import BatchOutput, csv_field, result_header, result_lines
+from aml_provider.local.writers.batch import (
+    BatchOutput,
+    csv_field,
+    discard_publication,
+    result_header,
+    result_lines,
+)
 from aml_provider.local.writers.numbers import format_score, format_scores
 
-__all__ = ["BatchOutput", "csv_field", "format_score", "format_scores", "result_header", "result_lines"]
+__all__ = [
+    "BatchOutput",
+    "csv_field",
+    "discard_publication",
+    "format_score",
+    "format_scores",
+    "result_header",
+    "result_lines",
+]

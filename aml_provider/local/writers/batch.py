@@ -14,7 +14,6 @@ from typing import IO
 import numpy as np
 
 from aml_provider.local.data.s3 import S3Object, S3Store, join_uri, split_uri
-from aml_provider.local.errors import JobFailed
 from aml_provider.local.writers.numbers import format_scores
 
 BINARY = "BINARY"
@@ -68,14 +67,29 @@ def csv_field(value: object) -> str:
 
 
 class BatchOutput:
-    """Result files written to local temp files first; `publish` uploads them, then the manifest."""
+    """Result files written to local temp files first; `publish` makes them visible whole, manifest last.
 
-    def __init__(self, s3: S3Store, output_uri: str, batch_id: str, header: list[str], workdir: Path) -> None:
+    Publishing uploads every file under a hidden staging prefix, copies each to its result URI inside S3,
+    writes the manifest, then removes the staging prefix. Before anything is uploaded the plan (result
+    URIs, manifest, staging prefix) is written to `plan_path`, so that `discard_publication` can remove
+    whatever a publication cut off half-way (a failure, or the process killed) left behind.
+    """
+
+    def __init__(
+        self,
+        s3: S3Store,
+        output_uri: str,
+        batch_id: str,
+        header: list[str],
+        workdir: Path,
+        plan_path: Path,
+    ) -> None:
         self.s3 = s3
         self.output_uri = output_uri
         self.batch_id = batch_id
         self.header = ",".join(csv_field(name) for name in header)
         self.workdir = workdir
+        self.plan_path = plan_path
         self.workdir.mkdir(parents=True, exist_ok=True)
         self._open: dict[str, IO[str]] = {}
         self._paths: dict[str, Path] = {}
@@ -83,6 +97,11 @@ class BatchOutput:
     @property
     def manifest_uri(self) -> str:
         return join_uri(self.output_uri, "batch-prediction", f"{self.batch_id}.manifest")
+
+    @property
+    def staging_prefix(self) -> str:
+        """Where files wait until all are uploaded; hidden (leading '.') from datasource listings."""
+        return join_uri(self.output_uri, "batch-prediction", ".staging", self.batch_id) + "/"
 
     def result_uris(self, sources: list[S3Object]) -> dict[str, str]:
         """Input URI -> result URI, `<id>-<file name>.gz`; files of the same name in different folders
@@ -109,24 +128,33 @@ class BatchOutput:
             handle.write("\n")
 
     def publish(self, sources: list[S3Object]) -> dict[str, str]:
-        """Upload every result file, then the manifest; on any failure remove what was uploaded and re-raise."""
+        """Stage every result file, copy each into place, then write the manifest; on any failure remove
+        what was written and re-raise."""
         manifest = self.result_uris(sources)
         for source in sources:
             self._handle(source)
         for handle in self._open.values():
             handle.close()
-        uploaded: list[str] = []
+        staged = {uri: self.staging_prefix + "." + uri.rsplit("/", 1)[-1] for uri in manifest.values()}
+        plan = {
+            "results": list(manifest.values()),
+            "manifest": self.manifest_uri,
+            "staging": self.staging_prefix,
+        }
+        self.plan_path.write_text(json.dumps(plan))
         try:
             for source in sources:
-                uri = manifest[source.uri]
-                self.s3.upload(self._paths[source.uri], uri)
-                uploaded.append(uri)
+                self.s3.upload(self._paths[source.uri], staged[manifest[source.uri]])
+            for result, staging in staged.items():
+                self.s3.copy(staging, result)
             self.s3.put(self.manifest_uri, json.dumps(manifest).encode(), "application/json")
-        except JobFailed:
-            self.s3.delete(uploaded)
+        except Exception:
+            discard_publication(self.s3, self.plan_path)
             raise
         finally:
             self.discard()
+        self.s3.delete_prefix(self.staging_prefix)
+        self.plan_path.unlink()
         return manifest
 
     def discard(self) -> None:
@@ -144,3 +172,13 @@ class BatchOutput:
             self._open[source.uri] = handle
             self._paths[source.uri] = path
         return handle
+
+
+def discard_publication(s3: S3Store, plan_path: Path) -> None:
+    """Remove everything a publication planned at `plan_path` may have written (then the plan itself)."""
+    if not plan_path.exists():
+        return
+    plan = json.loads(plan_path.read_text())
+    s3.delete([plan["manifest"], *plan["results"]])
+    s3.delete_prefix(plan["staging"])
+    plan_path.unlink()

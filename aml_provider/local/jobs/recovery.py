@@ -1,0 +1,62 @@
+"""Start-up recovery: what a previous process left behind is cleaned up before jobs are scheduled.
+
+Jobs never resume after a restart (the runner fails the INPROGRESS ones), so every scratch folder is
+stale; a batch prediction cut off while publishing has its half-written outputs removed from S3; and an
+entity whose ID cannot be a folder name (stored before IDs were checked) ends FAILED instead of running.
+Nothing here stops the service from starting: each entity's problem is logged and left at that.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+
+from aml_provider.local.config import ServiceConfig
+from aml_provider.local.data.s3 import S3Store
+from aml_provider.local.jobs.context import PUBLICATION_PLAN, SCRATCH
+from aml_provider.local.jobs.runner import MAX_MESSAGE, append_log, artifacts_dir
+from aml_provider.local.store import EntityStore, StoredEntity, now
+from aml_provider.local.store.names import is_safe_id
+from aml_provider.local.writers import discard_publication
+
+logger = logging.getLogger(__name__)
+
+UNSAFE_ID = (
+    "{kind}Id '{id}' cannot be used: IDs may not be '.' or '..' and must match [a-zA-Z0-9_.-]{{1,64}}; "
+    "create the entity again with another ID."
+)
+LEGACY_SCRATCH = ("training-cache", "results")
+
+
+def recover(config: ServiceConfig, store: EntityStore) -> None:
+    """Clean up after the previous process; call before the job runner starts."""
+    unfinished = store.with_status("INPROGRESS") + store.with_status("PENDING")
+    for entity in unfinished:
+        try:
+            _recover_entity(config, store, entity)
+        except Exception:
+            logger.exception("Cannot clean up after %s %s; leaving it as it is", entity.kind, entity.id)
+    _remove_scratch(config)
+
+
+def _recover_entity(config: ServiceConfig, store: EntityStore, entity: StoredEntity) -> None:
+    if not is_safe_id(entity.id):
+        message = UNSAFE_ID.format(kind=entity.kind, id=entity.id)[:MAX_MESSAGE]
+        failed = {"Status": "FAILED", "Message": message, "FinishedAt": now()}
+        store.update(
+            entity.kind, entity.id, failed, when=lambda doc: doc["Status"] in ("PENDING", "INPROGRESS")
+        )
+        logger.warning("%s", message)
+        return
+    plan = artifacts_dir(config, entity.kind, entity.id) / PUBLICATION_PLAN
+    if entity.status == "INPROGRESS" and plan.exists():
+        discard_publication(S3Store.from_config(config), plan)
+        append_log(plan.parent, "removed the outputs of a publication cut off by the previous stop")
+
+
+def _remove_scratch(config: ServiceConfig) -> None:
+    """Every job's scratch folder (and those of earlier layouts): no job resumes after a restart."""
+    root = config.data_dir / "artifacts"
+    for name in (SCRATCH, *LEGACY_SCRATCH):
+        for folder in root.glob(f"*/*/{name}"):
+            shutil.rmtree(folder, ignore_errors=True)
