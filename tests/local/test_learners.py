@@ -287,7 +287,9 @@ def test_batch_output_layout_in_s3(s3: object, bucket: str, tmp_path: Path) -> N
     prefix = unique_id("out")
     first = S3Object(f"s3://{bucket}/in/a.csv", 10)
     second = S3Object(f"s3://{bucket}/in/b.csv", 10)
-    output = BatchOutput(store, f"s3://{bucket}/{prefix}/", "bp-1", ["bestAnswer", "score"], tmp_path / "w")
+    output = BatchOutput(
+        store, f"s3://{bucket}/{prefix}/", "bp-1", ["bestAnswer", "score"], tmp_path / "w", tmp_path / "plan"
+    )
     output.write(first, ["1,1E0", "", "0,2E-1"])
     manifest = output.publish([first, second])
     result = f"s3://{bucket}/{prefix}/batch-prediction/result/bp-1-a.csv.gz"
@@ -300,6 +302,29 @@ def test_batch_output_layout_in_s3(s3: object, bucket: str, tmp_path: Path) -> N
     assert gzip.decompress(store.open(manifest[second.uri]).read()).decode() == "bestAnswer,score\n"
     assert json.loads(store.read_text(f"s3://{bucket}/{prefix}/batch-prediction/bp-1.manifest")) == manifest
     assert not (tmp_path / "w").exists()
+    assert not (tmp_path / "plan").exists()
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]  # type: ignore[attr-defined]
+    assert sorted(item["Key"] for item in listed) == sorted(
+        [f"{prefix}/batch-prediction/bp-1.manifest", *(uri.split("/", 3)[3] for uri in manifest.values())]
+    ), "the staging prefix is removed once the results are in place"
+
+
+def test_batch_publication_that_fails_leaves_nothing(s3: object, bucket: str, tmp_path: Path) -> None:
+    """The second result file is lost from the disk before it is uploaded: what was staged is removed and
+    no result or manifest is written."""
+    store = S3Store(s3)
+    prefix = unique_id("out")
+    sources = [S3Object(f"s3://{bucket}/in/a.csv", 10), S3Object(f"s3://{bucket}/in/b.csv", 10)]
+    output = BatchOutput(
+        store, f"s3://{bucket}/{prefix}/", "bp-9", ["score"], tmp_path / "w", tmp_path / "plan"
+    )
+    for source in sources:
+        output.write(source, ["1E0"])
+    sorted((tmp_path / "w").iterdir())[1].unlink()
+    with pytest.raises(FileNotFoundError):
+        output.publish(sources)
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix=prefix)  # type: ignore[attr-defined]
+    assert not (tmp_path / "plan").exists()
 
 
 def test_batch_results_of_same_named_files_in_different_folders_do_not_collide(
@@ -311,7 +336,9 @@ def test_batch_results_of_same_named_files_in_different_folders_do_not_collide(
         S3Object(f"s3://{bucket}/{prefix}/{folder}/part0.csv", 10) for folder in ("2026-01", "2026-02")
     ]
     sources.append(S3Object(f"s3://{bucket}/{prefix}/extra.csv", 10))
-    output = BatchOutput(store, f"s3://{bucket}/{prefix}-out/", "bp-3", ["score"], tmp_path / "w")
+    output = BatchOutput(
+        store, f"s3://{bucket}/{prefix}-out/", "bp-3", ["score"], tmp_path / "w", tmp_path / "plan"
+    )
     for source, line in zip(sources, ["1E0", "2E0", "3E0"], strict=True):
         output.write(source, [line])
     manifest = output.publish(sources)
@@ -328,7 +355,9 @@ def test_batch_results_of_same_named_files_in_different_folders_do_not_collide(
 def test_batch_output_publishes_nothing_when_an_upload_fails(s3: object, bucket: str, tmp_path: Path) -> None:
     store = S3Store(s3)
     source = S3Object(f"s3://{bucket}/in/a.csv", 10)
-    output = BatchOutput(store, "s3://no-such-bucket-for-output/x/", "bp-2", ["score"], tmp_path / "w")
+    output = BatchOutput(
+        store, "s3://no-such-bucket-for-output/x/", "bp-2", ["score"], tmp_path / "w", tmp_path / "plan"
+    )
     output.write(source, ["1E0"])
     with pytest.raises(JobFailed, match="Cannot write"):
         output.publish([source])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import posixpath
@@ -149,7 +150,8 @@ class BatchOutput:
                 self.s3.copy(staging, result)
             self.s3.put(self.manifest_uri, json.dumps(manifest).encode(), "application/json")
         except Exception:
-            discard_publication(self.s3, self.plan_path)
+            with contextlib.suppress(Exception):  # the error that stopped the publication matters more
+                discard_publication(self.s3, self.plan_path)
             raise
         finally:
             self.discard()
@@ -166,7 +168,7 @@ class BatchOutput:
     def _handle(self, source: S3Object) -> IO[str]:
         handle = self._open.get(source.uri)
         if handle is None:
-            path = self.workdir / f"{len(self._paths):06d}-{source.name}.gz"
+            path = self.workdir / f"{len(self._paths):06d}.csv.gz"  # S3 names may be longer than a file name
             handle = gzip.open(path, "wt", encoding="utf-8", newline="\n", compresslevel=3)  # noqa: SIM115
             handle.write(self.header + "\n")
             self._open[source.uri] = handle
