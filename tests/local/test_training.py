@@ -467,6 +467,39 @@ def test_model_larger_than_its_size_cap_is_pruned(ml: Any, s3: Any, bucket: str,
     assert positive["Prediction"]["predictedLabel"] == "1"
 
 
+def test_text_model_is_pruned_below_its_vocabulary(ml: Any, s3: Any, bucket: str, aml: Any) -> None:
+    """Every record holds distinct words, so the vocabulary alone is far above the cap: pruning must drop
+    words from it, and the log states the size reached."""
+    rows = 4000
+    rng = np.random.default_rng(5)
+    words = [f"w{i}a w{i}b w{i}c" for i in range(rows)]
+    frame = pd.DataFrame({"rid": [f"r{i}" for i in range(rows)], "words": words, "x0": rng.normal(size=rows)})
+    frame["label"] = np.where(frame["x0"] > 0, "1", "0")
+    location = put_text(s3, bucket, f"{unique_id('text')}/data.csv", frame.to_csv(index=False))
+    schema = json.loads(schema_of(frame, "BINARY"))
+    schema["attributes"][1]["attributeType"] = "TEXT"
+    data_source_id = create_data_source(ml, location, json.dumps(schema), None)
+    model_id = unique_id("ml")
+    started = time.monotonic()
+    ml.create_ml_model(
+        MLModelId=model_id,
+        MLModelType="BINARY",
+        TrainingDataSourceId=data_source_id,
+        Recipe=json.dumps({"outputs": ["ALL_INPUTS"]}),
+        Parameters={"sgd.maxMLModelSizeInBytes": "100000"},
+    )
+    model = wait_for(ml, "MLModel", model_id, timeout=120)
+    assert model["Status"] == "COMPLETED", model.get("Message")
+    assert model["SizeInBytes"] <= 100_000
+    log = read_log(model["LogUri"])
+    assert f"final consolidation: model-size={model['SizeInBytes']} bytes (limit 100000)" in log
+    assert len(re.findall("consolidation: kept", log)) <= 12
+    trained = load_trained_model(artifacts_dir(aml.config, "MLModel", model_id))
+    vocabulary = next(encoder for encoder, _ in trained.pipeline.bags if encoder.name == "words").vocabulary_
+    assert len(vocabulary) < rows * 3 / 2, "pruning left the words of dropped features in the vocabulary"
+    assert time.monotonic() - started < 120
+
+
 def test_recipe_from_s3_is_used(ml: Any, s3: Any, bucket: str) -> None:
     frame, location = small_binary(s3, bucket)
     data_source_id = create_data_source(ml, location, schema_of(frame, "BINARY"), None)

@@ -28,6 +28,11 @@ from aml_provider.local.learners import (
 )
 from aml_provider.local.recipes import FeaturePipeline, default_recipe, parse_recipe
 
+#: Model-size pruning: at most this many rounds and seconds, aiming a little under the cap.
+PRUNING_ROUNDS = 12
+PRUNING_SECONDS = 60.0
+PRUNING_TARGET = 0.97
+
 MAX_CLASSES = 100
 TARGET_TYPE = {BINARY: "BINARY", MULTICLASS: "CATEGORICAL", REGRESSION: "NUMERIC"}
 LIKELIHOOD = {BINARY: "logreg", MULTICLASS: "multinomial-logreg", REGRESSION: "squared-error"}
@@ -264,23 +269,43 @@ def _sorted_classes(model: LinearModel, classes: list[str], model_type: str) -> 
 
 
 def save_within(trained: TrainedModel, max_bytes: int, path: Path, log: Any) -> int:
-    """Pickle the model; if it is larger than `max_bytes`, drop its least useful features until it fits."""
+    """Pickle the model; if it is larger than `max_bytes`, drop its least useful features until it fits.
+
+    Each round estimates the bytes a feature costs from the previous one (a secant step), so a few rounds
+    reach the cap; rounds and time are bounded, and the size achieved is logged either way.
+    """
     data = pickle.dumps(trained, protocol=pickle.HIGHEST_PROTOCOL)
-    features = trained.model.n_features
-    keep = features
-    while len(data) > max_bytes and keep > 0:
-        keep = min(keep - 1, int(keep * max_bytes / len(data) * 0.95))
-        mask = np.zeros(features, dtype=bool)
-        mask[np.argsort(-trained.model.importance(), kind="stable")[: max(keep, 0)]] = True
-        candidate = copy.deepcopy(trained)
-        candidate.pipeline.keep(mask)
-        candidate.model.keep(mask)
-        data = pickle.dumps(candidate, protocol=pickle.HIGHEST_PROTOCOL)
-        log(f"consolidation: kept {int(mask.sum())} of {features} features, model-size={len(data)}")
+    features = keep = trained.model.n_features
+    order = np.argsort(-trained.model.importance(), kind="stable")
+    bytes_per_feature = len(data) / max(features, 1)
+    deadline = time.monotonic() + PRUNING_SECONDS
+    for _ in range(PRUNING_ROUNDS):
+        if len(data) <= max_bytes or keep == 0 or time.monotonic() > deadline:
+            break
+        excess = len(data) - max_bytes * PRUNING_TARGET
+        fewer = min(keep - 1, keep - int(np.ceil(excess / max(bytes_per_feature, 1.0))))
+        candidate = _pruned(trained, order[: max(fewer, 0)])
+        pruned = pickle.dumps(candidate, protocol=pickle.HIGHEST_PROTOCOL)
+        bytes_per_feature = (len(data) - len(pruned)) / (keep - max(fewer, 0))
+        keep, data = max(fewer, 0), pruned
+        log(f"consolidation: kept {keep} of {features} features, model-size={len(data)}")
+    log(
+        f"final consolidation: model-size={len(data)} bytes (limit {max_bytes}), {keep} of {features} features"
+    )
     if len(data) > max_bytes:
         raise JobFailed(
-            f"The model cannot be made smaller than {len(data)} bytes; raise sgd.maxMLModelSizeInBytes "
-            f"(now {max_bytes})."
+            f"The model cannot be made smaller than {len(data)} bytes (with {keep} of its {features} "
+            f"features); raise sgd.maxMLModelSizeInBytes (now {max_bytes}) or use fewer input variables."
         )
     path.write_bytes(data)
     return len(data)
+
+
+def _pruned(trained: TrainedModel, kept: np.ndarray) -> TrainedModel:
+    """A copy of the model with only the features numbered in `kept` (pipeline vocabulary included)."""
+    mask = np.zeros(trained.model.n_features, dtype=bool)
+    mask[kept] = True
+    candidate = copy.deepcopy(trained)
+    candidate.pipeline.keep(mask)
+    candidate.model.keep(mask)
+    return candidate

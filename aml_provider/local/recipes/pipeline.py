@@ -91,7 +91,12 @@ class Vocabulary(dict[str, int]):
 
 
 class BagEncoder:
-    """A categorical or token output: one indicator feature per `name=value` seen while growing."""
+    """A categorical or token output: one indicator feature per `name=value` seen while growing.
+
+    Once pruned (`remap`), it no longer grows: dropped tokens leave the vocabulary and must not return.
+    """
+
+    frozen_ = False
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -101,7 +106,7 @@ class BagEncoder:
     def encode(self, bag: Bag, grow: bool, features: FeatureList) -> tuple[np.ndarray, np.ndarray]:
         """Rows and feature columns of the bag's tokens (a negative column: no feature)."""
         vocabulary = self.vocabulary_
-        if not grow:
+        if not grow or self.frozen_:
             lookup = map(vocabulary.get, bag.tokens, repeat(_UNSEEN))
             return bag.rows, np.fromiter(lookup, dtype=np.intp, count=len(bag.tokens))
         vocabulary.next_column, vocabulary.added = len(features), []
@@ -112,8 +117,13 @@ class BagEncoder:
         return bag.rows, columns
 
     def remap(self, new_index: np.ndarray) -> None:
-        remapped = {token: int(new_index[c]) if c >= 0 else -1 for token, c in self.vocabulary_.items()}
-        self.vocabulary_ = Vocabulary(remapped)
+        """Renumber the kept features; tokens of dropped ones leave the vocabulary (unseen tokens have no
+        feature either), so pruning shrinks it too."""
+        kept = {
+            token: int(new_index[c]) for token, c in self.vocabulary_.items() if c >= 0 and new_index[c] >= 0
+        }
+        self.vocabulary_ = Vocabulary({"": -1} | kept)
+        self.frozen_ = True
 
 
 class FeaturePipeline:
@@ -175,7 +185,8 @@ class FeaturePipeline:
         return self._matrix(rows[kept], cols[kept], data[kept], size)
 
     def keep(self, mask: np.ndarray) -> None:
-        """Keep only the features where `mask` is true (model-size pruning); dropped ones never come back."""
+        """Keep only the features where `mask` is true (model-size pruning). The pipeline is final then: it
+        grows no more, so dropped features never come back and their tokens need not be remembered."""
         mask = np.asarray(mask, dtype=bool)
         if mask.shape != (self.n_features,):
             raise ValueError(f"keep() needs a mask of {self.n_features} booleans, got shape {mask.shape}")
