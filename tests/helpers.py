@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import json
 import time
+import urllib.parse
 import uuid
 from datetime import datetime
 from typing import Any
@@ -77,3 +80,17 @@ def _epoch_times(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.timestamp()
     return value
+
+
+def http_post(url: str, headers: dict[str, str], body: bytes, timeout: float = 30) -> tuple[int, bytes]:
+    """POST `body` and answer the status and body of the response, also when the server answers (and
+    closes the connection) before the whole body is sent, as it does for a body over its limit."""
+    parts = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    try:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the answer is on its way
+            connection.request("POST", parts.path or "/", body=body, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()

@@ -77,6 +77,10 @@ def _utf8(body: bytes) -> str:
             f"The request body is not UTF-8 text (byte {err.start} cannot be decoded); send JSON encoded as "
             "UTF-8, as AWS SDKs do."
         ) from None
+    if "\x00" in text:
+        raise SerializationException(
+            "The request body holds NUL characters, so it is not UTF-8 JSON (UTF-16, perhaps); send UTF-8."
+        )
     if text.startswith("\ufeff"):
         raise SerializationException(
             "The request body starts with a byte-order mark; send UTF-8 JSON without one."
