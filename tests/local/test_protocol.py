@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import Message
 from pathlib import Path
@@ -311,3 +313,86 @@ def test_console_page_of_an_unknown_entity_is_not_found(aml: LocalAml) -> None:
     with pytest.raises(urllib.error.HTTPError) as caught:
         urllib.request.urlopen(f"{aml.endpoint_url}/console/MLModel/{unique_id('nothing')}")
     assert caught.value.code == 404
+
+
+def get_page(url: str, authorization: str | None = None) -> tuple[int, str, Message]:
+    request = urllib.request.Request(url, headers={"Authorization": authorization} if authorization else {})
+    try:
+        with urllib.request.urlopen(request) as response:
+            return response.status, response.read().decode(), response.headers
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode(), error.headers
+
+
+def basic(key: str, secret: str) -> str:
+    return "Basic " + base64.b64encode(f"{key}:{secret}".encode()).decode()
+
+
+@pytest.fixture(scope="module")
+def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAml]:
+    """A service whose pages need credentials, with a console token."""
+    data_dir = tmp_path_factory.mktemp("guarded")
+    with LocalAml(data_dir=data_dir, console_auth=True, console_token="console-secret-token") as service:
+        yield service
+
+
+@pytest.mark.parametrize("path", ["/console", "/console/MLModel/x", "/logs/DataSource/x", "/", "/anything"])
+def test_guarded_pages_need_credentials(guarded: LocalAml, path: str) -> None:
+    status, text, headers = get_page(guarded.endpoint_url + path)
+    assert status == 401
+    assert headers["WWW-Authenticate"].startswith("Basic ")
+    assert "access key" in text
+    wrong = basic(guarded.access_key_id, "not-the-secret")
+    assert get_page(guarded.endpoint_url + path, wrong)[0] == 401
+    assert get_page(guarded.endpoint_url + path, "Bearer not-the-token")[0] == 401
+
+
+def test_guarded_pages_open_to_the_key_pair_or_the_token(guarded: LocalAml) -> None:
+    ml = guarded.client()
+    ml.describe_ml_models()  # the API needs only its signature
+    pair = basic(guarded.access_key_id, guarded.secret_access_key)
+    assert get_page(f"{guarded.endpoint_url}/console", pair)[0] == 200
+    assert get_page(f"{guarded.endpoint_url}/console", "Bearer console-secret-token")[0] == 200
+    assert get_page(f"{guarded.endpoint_url}/health")[0] == 200
+
+
+def test_pages_need_credentials_by_default_off_loopback(tmp_path: Path) -> None:
+    assert not ServiceConfig(data_dir=tmp_path, host="127.0.0.1").pages_need_auth
+    assert not ServiceConfig(data_dir=tmp_path, host="::1").pages_need_auth
+    assert ServiceConfig(data_dir=tmp_path, host="192.168.1.5").pages_need_auth
+    assert not ServiceConfig(data_dir=tmp_path, host="0.0.0.0", console_auth=False).pages_need_auth
+    with LocalAml(data_dir=tmp_path, host="0.0.0.0") as service:
+        url = f"http://127.0.0.1:{service.config.port}"
+        assert get_page(f"{url}/console")[0] == 401
+        assert get_page(f"{url}/console", basic(service.access_key_id, service.secret_access_key))[0] == 200
+        assert get_page(f"{url}/health")[0] == 200
+
+
+def test_region_of_the_signature_must_be_the_services(aml: LocalAml) -> None:
+    client = boto3.session.Session().client(
+        "machinelearning",
+        endpoint_url=aml.endpoint_url,
+        region_name="eu-west-1",
+        aws_access_key_id=aml.access_key_id,
+        aws_secret_access_key=aml.secret_access_key,
+    )
+    error = error_of(client.describe_ml_models)
+    assert error.response["Error"]["Code"] == "InvalidSignatureException"
+    assert "'eu-west-1'" in error.response["Error"]["Message"]
+    assert "'us-east-1'" in error.response["Error"]["Message"]
+
+
+def test_service_in_another_region_accepts_its_own(tmp_path: Path) -> None:
+    with LocalAml(data_dir=tmp_path, region_name="eu-west-1") as service:
+        client = boto3.session.Session().client(
+            "machinelearning",
+            endpoint_url=service.endpoint_url,
+            region_name="eu-west-1",
+            aws_access_key_id=service.access_key_id,
+            aws_secret_access_key=service.secret_access_key,
+        )
+        assert client.describe_ml_models()["Results"] == []
+        assert (
+            error_of(service.client().describe_ml_models).response["Error"]["Code"]
+            == "InvalidSignatureException"
+        )
