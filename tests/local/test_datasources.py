@@ -193,6 +193,45 @@ def test_failures_have_clear_messages(ml: Any, s3: Any, bucket: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("encoding", "why"),
+    [
+        ("utf-16", "is UTF-16 text"),  # with a byte-order mark
+        ("utf-16-le", "holds NUL bytes"),  # without one
+        ("utf-32", "is UTF-32 text"),
+    ],
+)
+def test_data_not_in_utf8_fails_naming_the_file_and_its_encoding(
+    ml: Any, s3: Any, bucket: str, encoding: str, why: str
+) -> None:
+    key = f"{unique_id('encoding')}/data.csv"
+    s3.put_object(Bucket=bucket, Key=key, Body=customers_csv(20).encode(encoding))
+    data_source = create_from_s3(ml, f"s3://{bucket}/{key}", DataSchema=schema(CUSTOMERS))
+    assert data_source["Status"] == "FAILED"
+    assert f"s3://{bucket}/{key} {why}" in data_source["Message"]
+    assert "UTF-8" in data_source["Message"]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-32"])
+def test_schema_files_with_a_byte_order_mark_are_read(ml: Any, s3: Any, bucket: str, encoding: str) -> None:
+    prefix = unique_id("schema-encoding")
+    data = put_text(s3, bucket, f"{prefix}/data.csv", customers_csv(30))
+    text = schema(CUSTOMERS, targetAttributeName="buys", dataFileContainsHeader=True)
+    s3.put_object(Bucket=bucket, Key=f"{prefix}/data.schema", Body=text.encode(encoding))
+    data_source = create_from_s3(ml, data, DataSchemaLocationS3=f"s3://{bucket}/{prefix}/data.schema")
+    assert data_source["Status"] == "COMPLETED", data_source.get("Message")
+
+
+def test_schema_file_not_in_utf8_fails_clearly(ml: Any, s3: Any, bucket: str) -> None:
+    prefix = unique_id("schema-latin1")
+    data = put_text(s3, bucket, f"{prefix}/data.csv", "a\n1\n")
+    text = schema([("a", "NUMERIC")]).replace('"a"', '"é"')
+    s3.put_object(Bucket=bucket, Key=f"{prefix}/data.schema", Body=text.encode("latin-1"))
+    data_source = create_from_s3(ml, data, DataSchemaLocationS3=f"s3://{bucket}/{prefix}/data.schema")
+    assert data_source["Status"] == "FAILED"
+    assert f"s3://{bucket}/{prefix}/data.schema is not UTF-8 text" in data_source["Message"]
+
+
+@pytest.mark.parametrize(
     ("text", "why"),
     [
         ("a,b,y\n1,2,1\n3,4,0\n", "line 2 of s3://{uri}: 3 values where the schema has 2 attributes"),
