@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import uvicorn
 
@@ -85,6 +86,24 @@ def add_serve_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
         default=int(env("AML_LOCAL_PREDICT_RPS", "200")),
         help="real-time Predict requests per second per endpoint",
     )
+    serve.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=None,
+        help="largest request body accepted (default AML_LOCAL_MAX_BODY_BYTES or 32 MiB)",
+    )
+    serve.add_argument(
+        "--console-auth",
+        choices=["on", "off", "auto"],
+        default=None,
+        help="console and log pages need the key pair (basic auth) or the console token; "
+        "auto (default): only when not listening on loopback",
+    )
+    serve.add_argument(
+        "--console-token",
+        default=None,
+        help="bearer token for the console and log pages (or AML_LOCAL_CONSOLE_TOKEN)",
+    )
     serve.set_defaults(command=serve_command)
 
 
@@ -97,6 +116,18 @@ def server_map(pairs: list[str], default: dict[str, str]) -> dict[str, str]:
             raise SystemExit(f"aml-local: expected ID=URL, not {pair!r}")
         servers[identifier] = url
     return servers
+
+
+def page_and_body_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The body limit and page authentication flags that were given (the others keep their defaults)."""
+    settings: dict[str, Any] = {}
+    if args.max_body_bytes is not None:
+        settings["max_body_bytes"] = args.max_body_bytes
+    if args.console_auth is not None:
+        settings["console_auth"] = {"on": True, "off": False, "auto": None}[args.console_auth]
+    if args.console_token is not None:
+        settings["console_token"] = args.console_token
+    return settings
 
 
 def serve_command(args: argparse.Namespace) -> int:
@@ -120,6 +151,7 @@ def serve_command(args: argparse.Namespace) -> int:
             predict_requests_per_second=args.predict_rps,
             redshift_servers=server_map(args.redshift_server, ServiceConfig.default_redshift_servers()),
             rds_servers=server_map(args.rds_server, ServiceConfig.default_rds_servers()),
+            **page_and_body_settings(args),
         )
     )
     sock = bind_socket(args.host, args.port)

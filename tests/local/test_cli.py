@@ -8,12 +8,16 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 
 from aml_provider.local import LocalAml, ServiceConfig
 from aml_provider.local.cli import main
@@ -201,3 +205,33 @@ def test_serve_with_a_local_s3_reads_data_from_it(tmp_path: Path) -> None:
     assert source["Status"] == "COMPLETED", source.get("Message")
     assert source["DataSizeInBytes"] == len(b"x,y\n1,0\n2,1\n3,0\n")
     assert f"S3 data at http://127.0.0.1:{s3_port}" in output
+
+
+def test_serve_flags_for_page_credentials_and_the_body_limit(tmp_path: Path) -> None:
+    port = free_port()
+    process = start_server(tmp_path, port, "--console-auth", "on", "--max-body-bytes", "100")
+    try:
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/console")
+        assert caught.value.code == 401
+        pair = json.loads((tmp_path / "credentials.json").read_text())
+        signed = AWSRequest(
+            method="POST",
+            url=f"http://127.0.0.1:{port}/",
+            data=b" " * 200,
+            headers={
+                "X-Amz-Target": "AmazonML_20141212.DescribeMLModels",
+                "Content-Type": "application/x-amz-json-1.1",
+            },
+        )
+        credentials = Credentials(pair["access_key_id"], pair["secret_access_key"])
+        SigV4Auth(credentials, "machinelearning", "us-east-1").add_auth(signed)
+        request = urllib.request.Request(
+            signed.url, data=signed.data, headers=dict(signed.headers.items()), method="POST"
+        )
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(request)
+        assert caught.value.code == 413
+        assert "at most 100 bytes" in json.loads(caught.value.read())["message"]
+    finally:
+        stop_server(process, signal.SIGTERM)

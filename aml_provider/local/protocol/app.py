@@ -91,8 +91,9 @@ def create_app(
 #: (SQLite, disk) run in threads, so the loop keeps answering.
 EVENT_LOOP_OPERATIONS = frozenset({"Predict"})
 EVENT_LOOP_MAX_BODY_BYTES = 4096
-#: Threads for heavy Predict calls: few, so that they cannot starve the event loop of the GIL.
-HEAVY_PREDICT_THREADS = 2
+#: Threads for heavy Predict calls. Tokenising holds the GIL, so a second thread adds no throughput and
+#: makes the event loop (/health, every other request) wait longer for the GIL.
+HEAVY_PREDICT_THREADS = 1
 
 
 class _Api:

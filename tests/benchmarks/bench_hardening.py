@@ -1,0 +1,307 @@
+"""The service under abuse: memory of huge unauthenticated bodies, /health while heavy records are predicted.
+
+Targets: a 400 MB POST without valid credentials leaves the service's RSS within 50 MB of idle (sent with
+Content-Length, chunked, and chunked with a forged signature of a known key), and /health answers with
+a p99 under 10 ms while Predict is busy with 100 KB text records at full speed.
+
+Run on demand: `.venv/bin/python -m tests.benchmarks.bench_hardening [--mb 400] [--seconds 20]`.
+The service runs as `aml-local serve --local-s3` in its own process; load comes from other processes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+KEY, SECRET = "AKIABENCHHARDENING00", "bench-hardening-secret"
+TARGET = "AmazonML_20141212"
+RSS_TARGET = 50 * 2**20
+HEALTH_P99_TARGET_MS = 10.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_service(data_dir: Path) -> tuple[subprocess.Popen[bytes], str, str]:
+    port, s3_port = free_port(), free_port()
+    command = [sys.executable, "-m", "aml_provider.local.cli", "serve", "--port", str(port)]
+    command += ["--data-dir", str(data_dir), "--local-s3", str(s3_port), "--predict-rps", "100000"]
+    command += ["--access-key-id", KEY, "--secret-access-key", SECRET]
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": KEY, "AWS_SECRET_ACCESS_KEY": SECRET}
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=1):
+                return process, url, f"http://127.0.0.1:{s3_port}"
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit("the service did not start")
+
+
+def client(service: str, endpoint: str) -> Any:
+    return boto3.session.Session().client(
+        service,  # type: ignore[call-overload]
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=KEY,
+        aws_secret_access_key=SECRET,
+    )
+
+
+def rss(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+class PeakMemory:
+    """The largest RSS of a process while the block runs, sampled every 10 ms."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.peak, self._stop = pid, 0, threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, rss(self.pid))
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.01):
+            self.peak = max(self.peak, rss(self.pid))
+
+
+# --- huge bodies ------------------------------------------------------------------------------------------
+
+
+def forged_authorization() -> dict[str, str]:
+    """Headers that pass every check but the signature: a known key, this service's scope, a fresh date."""
+    request = AWSRequest(
+        method="POST", url="http://bench/", data=b"{}", headers=api_headers("DescribeMLModels")
+    )
+    SigV4Auth(Credentials(KEY, SECRET), "machinelearning", "us-east-1").add_auth(request)
+    return dict(request.headers.items())
+
+
+def api_headers(operation: str) -> dict[str, str]:
+    return {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": f"{TARGET}.{operation}"}
+
+
+def chunks(megabytes: int) -> Iterator[bytes]:
+    block = b" " * 2**20
+    for _ in range(megabytes):
+        yield block
+
+
+def post_huge(url: str, megabytes: int, headers: dict[str, str], chunked: bool) -> tuple[int | str, float]:
+    """Send a `megabytes` MB body; answer the status (or how the connection ended) and the seconds taken."""
+    host, port = url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=60)
+    began = time.perf_counter()
+    try:
+        if not chunked:
+            headers = headers | {"Content-Length": str(megabytes * 2**20)}
+        connection.request("POST", "/", body=chunks(megabytes), headers=headers, encode_chunked=chunked)
+        status: int | str = connection.getresponse().status
+    except (BrokenPipeError, ConnectionResetError):
+        try:
+            status = connection.getresponse().status
+        except (OSError, http.client.HTTPException) as error:
+            status = type(error).__name__
+    finally:
+        connection.close()
+    return status, time.perf_counter() - began
+
+
+def huge_bodies(url: str, pid: int, megabytes: int) -> bool:
+    client("machinelearning", url).describe_ml_models()  # warm: the service model is loaded
+    time.sleep(0.5)
+    idle = rss(pid)
+    print(f"idle RSS {idle / 2**20:.1f} MB")
+    ok = True
+    scenarios = [
+        ("no credentials, Content-Length", api_headers("DescribeMLModels"), False),
+        ("no credentials, chunked", api_headers("DescribeMLModels"), True),
+        ("forged signature of a known key, chunked", forged_authorization(), True),
+    ]
+    for name, headers, chunked in scenarios:
+        with PeakMemory(pid) as memory:
+            status, seconds = post_huge(url, megabytes, headers, chunked)
+        growth = memory.peak - idle
+        ok = ok and growth <= RSS_TARGET
+        print(
+            f"{megabytes} MB POST, {name}: answer {status} after {seconds * 1000:.0f} ms, peak RSS "
+            f"+{growth / 2**20:.1f} MB (target +{RSS_TARGET / 2**20:.0f} MB)"
+        )
+    return ok
+
+
+# --- /health while heavy records are predicted ----------------------------------------------------------
+
+
+def text_model(url: str, s3_url: str) -> str:
+    """A BINARY model over a TEXT attribute, with its endpoint READY."""
+    ml, s3 = client("machinelearning", url), client("s3", s3_url)
+    rows = [" ".join(f"w{(i * j) % 5000}" for j in range(40)) + f",{i % 2}" for i in range(3000)]
+    s3.create_bucket(Bucket="bench-hardening")
+    s3.put_object(
+        Bucket="bench-hardening", Key="text.csv", Body=("text,y\n" + "\n".join(rows) + "\n").encode()
+    )
+    attributes = [
+        {"attributeName": "text", "attributeType": "TEXT"},
+        {"attributeName": "y", "attributeType": "BINARY"},
+    ]
+    schema = {
+        "version": "1.0",
+        "dataFormat": "CSV",
+        "dataFileContainsHeader": True,
+        "targetAttributeName": "y",
+    }
+    spec = {
+        "DataLocationS3": "s3://bench-hardening/text.csv",
+        "DataSchema": json.dumps(schema | {"attributes": attributes}),
+    }
+    ml.create_data_source_from_s3(DataSourceId="ds-text", ComputeStatistics=True, DataSpec=spec)
+    ml.create_ml_model(MLModelId="ml-text", MLModelType="BINARY", TrainingDataSourceId="ds-text")
+    while (model := ml.get_ml_model(MLModelId="ml-text"))["Status"] not in ("COMPLETED", "FAILED"):
+        time.sleep(0.2)
+    if model["Status"] != "COMPLETED":
+        raise SystemExit(f"training failed: {model.get('Message')}")
+    ml.create_realtime_endpoint(MLModelId="ml-text")
+    while ml.get_ml_model(MLModelId="ml-text")["EndpointInfo"]["EndpointStatus"] != "READY":
+        time.sleep(0.1)
+    return "ml-text"
+
+
+def heavy_record() -> dict[str, str]:
+    """A text record of about 100 KB (the observation limit is 100 KB)."""
+    words = " ".join(f"w{i % 5000}" for i in range(18_000))
+    return {"text": words[: 100 * 1024 - 100]}
+
+
+def signed_predict(url: str, model_id: str, record: dict[str, str]) -> tuple[dict[str, str], bytes]:
+    body = json.dumps({"MLModelId": model_id, "Record": record, "PredictEndpoint": url}).encode()
+    request = AWSRequest(method="POST", url=url + "/", data=body, headers=api_headers("Predict"))
+    SigV4Auth(Credentials(KEY, SECRET), "machinelearning", "us-east-1").add_auth(request)
+    return dict(request.headers.items()), body
+
+
+def predict_load(url: str, headers: dict[str, str], body: bytes, seconds: float, results: Any) -> None:
+    """A load process: Predict back to back over one keep-alive connection for `seconds`."""
+    host, port = url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    done, errors, latencies = 0, 0, []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        began = time.perf_counter()
+        connection.request("POST", "/", body=body, headers=headers)
+        response = connection.getresponse()
+        response.read()
+        latencies.append(time.perf_counter() - began)
+        done, errors = done + (response.status == 200), errors + (response.status != 200)
+    results.put((done, errors, latencies))
+
+
+def health_latencies(url: str, seconds: float, interval: float = 0.02) -> list[float]:
+    host, port = url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    latencies = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        began = time.perf_counter()
+        connection.request("GET", "/health")
+        connection.getresponse().read()
+        latencies.append(time.perf_counter() - began)
+        time.sleep(interval)
+    return latencies
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000
+
+
+def health_while_predicting(url: str, s3_url: str, seconds: float, clients: int) -> bool:
+    model_id = text_model(url, s3_url)
+    headers, body = signed_predict(url, model_id, heavy_record())
+    idle = health_latencies(url, 2.0)
+    results: Any = multiprocessing.get_context("spawn").Queue()
+    loaders = [
+        multiprocessing.get_context("spawn").Process(
+            target=predict_load, args=(url, headers, body, seconds, results)
+        )
+        for _ in range(clients)
+    ]
+    for loader in loaders:
+        loader.start()
+    time.sleep(1.0)  # the load is under way
+    busy = health_latencies(url, seconds - 2.0)
+    outcomes = [results.get() for _ in loaders]
+    for loader in loaders:
+        loader.join()
+    done = sum(o[0] for o in outcomes)
+    errors = sum(o[1] for o in outcomes)
+    predict = [latency for o in outcomes for latency in o[2]]
+    p99 = percentile(busy, 0.99)
+    print(f"/health idle: p50 {percentile(idle, 0.5):.2f} ms, p99 {percentile(idle, 0.99):.2f} ms")
+    print(
+        f"/health while {clients} clients predict {len(body) // 1024} KB text records: p50 "
+        f"{percentile(busy, 0.5):.2f} ms, p99 {p99:.2f} ms, max {max(busy) * 1000:.2f} ms over {len(busy)} calls "
+        f"(target p99 {HEALTH_P99_TARGET_MS:.0f} ms)"
+    )
+    print(
+        f"Predict: {done} answered ({done / seconds:.1f}/s), {errors} errors, p50 {percentile(predict, 0.5):.1f} ms, "
+        f"p99 {percentile(predict, 0.99):.1f} ms"
+    )
+    return p99 < HEALTH_P99_TARGET_MS and errors == 0 and done > 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--mb", type=int, default=400, help="size of the huge bodies")
+    parser.add_argument("--seconds", type=float, default=20.0, help="length of the Predict load")
+    parser.add_argument("--clients", type=int, default=2, help="Predict load processes")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-hardening-") as workdir:
+        process, url, s3_url = start_service(Path(workdir))
+        try:
+            memory_ok = huge_bodies(url, process.pid, args.mb)
+            health_ok = health_while_predicting(url, s3_url, args.seconds, args.clients)
+        finally:
+            process.terminate()
+            process.wait()
+    print("targets met" if memory_ok and health_ok else "TARGETS MISSED")
+    return 0 if memory_ok and health_ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
