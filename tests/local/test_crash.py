@@ -26,6 +26,7 @@ from aml_provider.local.config import ServiceConfig
 from aml_provider.local.jobs.context import PUBLICATION_PLAN
 from aml_provider.local.jobs.runner import artifacts_dir
 from aml_provider.local.server import bind_socket
+from aml_provider.local.store import EntityStore, now
 from tests.helpers import TERMINAL_STATUSES, put_text, schema_text, unique_id, wait_for
 
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -245,3 +246,25 @@ def assert_whole_or_nothing(s3: Any, bucket: str, batch_id: str, status: str) ->
     manifest = json.loads(s3.get_object(Bucket=bucket, Key=manifest_key)["Body"].read())
     listed = {uri.split("/", 3)[3] for uri in manifest.values()}
     assert keys == {manifest_key} | listed
+
+
+def test_start_up_fails_entities_with_unusable_ids_and_goes_on(tmp_path: Path) -> None:
+    """Entities stored before IDs were checked: '.' and '..' would name the folder itself or its parent."""
+    store = EntityStore(tmp_path / "state.db")
+    created = now()
+    common = {
+        "CreatedAt": created,
+        "LastUpdatedAt": created,
+        "CreatedByIamUser": "arn:aws:iam::000000000000:user/x",
+    }
+    store.insert("DataSource", "..", {"DataSourceId": "..", "Status": "INPROGRESS", **common}, {})
+    store.insert("DataSource", ".", {"DataSourceId": ".", "Status": "PENDING", **common}, {})
+    store.insert("DataSource", "fine", {"DataSourceId": "fine", "Status": "COMPLETED", **common}, {})
+    store.close()
+    with LocalAml(data_dir=tmp_path) as service:
+        results = {r["DataSourceId"]: r for r in service.client().describe_data_sources()["Results"]}
+    assert results["fine"]["Status"] == "COMPLETED"
+    for entity_id in (".", ".."):
+        assert results[entity_id]["Status"] == "FAILED"
+        assert f"DataSourceId '{entity_id}' cannot be used" in results[entity_id]["Message"]
+    assert not (tmp_path / "artifacts" / "log.txt").exists(), "nothing was written outside an entity folder"

@@ -498,6 +498,12 @@ def test_text_model_is_pruned_below_its_vocabulary(ml: Any, s3: Any, bucket: str
     vocabulary = next(encoder for encoder, _ in trained.pipeline.bags if encoder.name == "words").vocabulary_
     assert len(vocabulary) < rows * 3 / 2, "pruning left the words of dropped features in the vocabulary"
     assert time.monotonic() - started < 120
+    assert not (artifacts_dir(aml.config, "MLModel", model_id) / "scratch").exists(), "scratch kept"
+    mount(ml, model_id)
+    heavy = {"x0": "2.5", "words": " ".join(f"w{i}a" for i in range(12_000))}  # ~70 KB: predicted in a thread
+    assert len(json.dumps(heavy)) > 60_000
+    answer = ml.predict(MLModelId=model_id, Record=heavy, PredictEndpoint=aml.endpoint_url)
+    assert answer["Prediction"]["predictedLabel"] == "1"
 
 
 def test_recipe_from_s3_is_used(ml: Any, s3: Any, bucket: str) -> None:
