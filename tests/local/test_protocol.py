@@ -347,6 +347,31 @@ def test_guarded_pages_need_credentials(guarded: LocalAml, path: str) -> None:
     assert get_page(guarded.endpoint_url + path, "Bearer not-the-token")[0] == 401
 
 
+def post_form(url: str, headers: dict[str, str]) -> int:
+    request = urllib.request.Request(url, data=b"ScoreThreshold=0.4", headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_console_forms_need_credentials_when_pages_do(guarded: LocalAml) -> None:
+    url = f"{guarded.endpoint_url}/console/MLModel/{unique_id('ml')}/score-threshold"
+    assert post_form(url, {}) == 401
+    assert post_form(url, {"Authorization": basic(guarded.access_key_id, guarded.secret_access_key)}) == 404
+
+
+def test_console_forms_posted_from_another_site_are_refused(aml: LocalAml) -> None:
+    url = f"{aml.endpoint_url}/console/MLModel/{unique_id('ml')}/score-threshold"
+    host = aml.endpoint_url.removeprefix("http://")
+    assert post_form(url, {"Origin": "https://attacker.example"}) == 403
+    assert post_form(url, {"Referer": "https://attacker.example/page"}) == 403
+    assert post_form(url, {"Origin": "null"}) == 403
+    assert post_form(url, {"Origin": f"http://{host}"}) == 404  # the console's own page: on to the model
+    assert post_form(url, {}) == 404  # not from a browser page
+
+
 def test_guarded_pages_open_to_the_key_pair_or_the_token(guarded: LocalAml) -> None:
     ml = guarded.client()
     ml.describe_ml_models()  # the API needs only its signature

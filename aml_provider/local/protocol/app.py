@@ -17,14 +17,14 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from aml_provider.local.config import DEFAULT_MAX_BODY_BYTES, ServiceConfig
 from aml_provider.local.errors import AmlError, InternalServerException, ResourceNotFoundException
 from aml_provider.local.protocol import console
 from aml_provider.local.protocol.auth import Authenticator
-from aml_provider.local.protocol.pages_auth import PageAuthMiddleware
+from aml_provider.local.protocol.pages_auth import PageGuardMiddleware
 from aml_provider.local.protocol.validation import service_model, validate_input
 from aml_provider.local.protocol.wire import (
     UnknownOperationException,
@@ -54,14 +54,15 @@ def create_app(
     """The ASGI app; its lifespan starts and stops `backend`.
 
     `config` sets the body limit and whether the pages need credentials (without one: the default limit,
-    open pages).
+    open pages). Console forms posted from another site are refused either way.
     """
     api = _Api(backend, authenticator, config.max_body_bytes if config else DEFAULT_MAX_BODY_BYTES)
-    middleware = []
-    if config is not None and config.pages_need_auth:
-        middleware.append(
-            Middleware(PageAuthMiddleware, access_keys=config.access_keys, token=config.console_token)
-        )
+    guard = Middleware(
+        PageGuardMiddleware,
+        access_keys=authenticator.access_keys,
+        token=config.console_token if config else None,
+        require_credentials=config.pages_need_auth if config else False,
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -82,7 +83,7 @@ def create_app(
         # Any path: botocore keeps the client's endpoint path when Predict switches host to PredictEndpoint.
         Route("/{path:path}", api.operation, methods=["POST"]),
     ]
-    return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[guard])
 
 
 #: Operations answered on the event loop when their body is small: in memory once the model is loaded
@@ -94,6 +95,8 @@ EVENT_LOOP_MAX_BODY_BYTES = 4096
 #: Threads for heavy Predict calls. Tokenising holds the GIL, so a second thread adds no throughput and
 #: makes the event loop (/health, every other request) wait longer for the GIL.
 HEAVY_PREDICT_THREADS = 1
+#: A console form holds one number.
+MAX_FORM_BYTES = 4096
 
 
 class _Api:
@@ -174,7 +177,10 @@ class _Api:
 
     async def console_score_threshold(self, request: Request) -> Response:
         """The evaluation page's form: UpdateMLModel(ScoreThreshold), validated like the API call."""
-        body = (await request.body()).decode("utf-8", "replace")
+        try:
+            body = (await read_body(request, MAX_FORM_BYTES)).decode("utf-8", "replace")
+        except AmlError as err:
+            return PlainTextResponse(err.message, err.status)
         form = {key: values[-1] for key, values in parse_qs(body).items()}
         model_id = request.path_params["entity_id"]
         return _page(await run_in_threadpool(self._console().set_score_threshold, model_id, form))

@@ -1,7 +1,10 @@
-"""Authentication of the pages (console, logs): HTTP basic auth with an access key pair, or a bearer token.
+"""Guarding the pages (console, logs): credentials when required, and no form posted from another site.
 
-The API itself is authenticated by SigV4 (`auth.py`); this middleware guards everything else but /health,
-so the pages, whatever they render, are never served to a caller without credentials.
+The API itself is authenticated by SigV4 (`auth.py`); this middleware guards the pages whatever they
+render: when `require_credentials` is set, every page (everything but the API and /health) needs HTTP
+basic auth with an access key pair, or the console token as a bearer token. A page form posted from
+another origin (a browser visiting another site while it holds the credentials, or while the service is
+open on loopback) is refused either way.
 """
 
 from __future__ import annotations
@@ -10,25 +13,38 @@ import base64
 import binascii
 import hmac
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 OPEN_PATHS = frozenset({"/health"})
+PAGE_PREFIXES = ("/console/", "/logs/")
 REALM = "aml-local"
 
 
-class PageAuthMiddleware:
-    """Answers 401 to page requests (anything but the POSTed API and /health) without valid credentials."""
+class PageGuardMiddleware:
+    """Answers 401 to page requests without valid credentials (when required) and 403 to cross-site posts."""
 
-    def __init__(self, app: ASGIApp, access_keys: Mapping[str, str], token: str | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        access_keys: Mapping[str, str],
+        token: str | None = None,
+        require_credentials: bool = True,
+    ) -> None:
         self.app = app
         self.access_keys = dict(access_keys)
         self.token = token
+        self.require_credentials = require_credentials
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and _is_page(scope) and not self._allowed(Headers(scope=scope)):
+        if scope["type"] != "http" or not _is_page(scope):
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        if self.require_credentials and not self._allowed(headers):
             response = PlainTextResponse(
                 "The console and log pages need credentials: basic authentication with the service's "
                 "access key id and secret access key"
@@ -36,9 +52,12 @@ class PageAuthMiddleware:
                 401,
                 headers={"WWW-Authenticate": f'Basic realm="{REALM}", charset="UTF-8"'},
             )
-            await response(scope, receive, send)
+        elif scope["method"] == "POST" and _cross_site(headers):
+            response = PlainTextResponse("Console forms are accepted only from the console's own pages.", 403)
+        else:
+            await self.app(scope, receive, send)
             return
-        await self.app(scope, receive, send)
+        await response(scope, receive, send)
 
     def _allowed(self, headers: Headers) -> bool:
         scheme, _, credentials = headers.get("authorization", "").partition(" ")
@@ -52,8 +71,20 @@ class PageAuthMiddleware:
 
 
 def _is_page(scope: Scope) -> bool:
-    """Everything but the API (POST, SigV4-signed) and the health check."""
-    return bool(scope["method"] != "POST" and scope["path"] not in OPEN_PATHS)
+    """The console and logs (whatever the method), and anything else but the API (POSTed, SigV4-signed)
+    and the health check."""
+    path = scope["path"]
+    if path in OPEN_PATHS:
+        return False
+    return bool(path == "/console" or path.startswith(PAGE_PREFIXES) or scope["method"] != "POST")
+
+
+def _cross_site(headers: Headers) -> bool:
+    """Whether a browser says the request comes from a page of another origin (Origin, else Referer)."""
+    source = headers.get("origin") or headers.get("referer")
+    if not source or source == "null":
+        return bool(source)
+    return urlsplit(source).netloc.lower() != headers.get("host", "").lower()
 
 
 def _basic_pair(credentials: str) -> tuple[str, str]:
