@@ -62,6 +62,7 @@ def create_app(
         access_keys=authenticator.access_keys,
         token=config.console_token if config else None,
         require_credentials=config.pages_need_auth if config else False,
+        public_url=config.public_url if config else None,
     )
 
     @asynccontextmanager

@@ -33,11 +33,13 @@ class PageGuardMiddleware:
         access_keys: Mapping[str, str],
         token: str | None = None,
         require_credentials: bool = True,
+        public_url: str | None = None,
     ) -> None:
         self.app = app
         self.access_keys = dict(access_keys)
         self.token = token
         self.require_credentials = require_credentials
+        self.public_host = urlsplit(public_url).netloc.lower() if public_url else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not _is_page(scope):
@@ -52,12 +54,20 @@ class PageGuardMiddleware:
                 401,
                 headers={"WWW-Authenticate": f'Basic realm="{REALM}", charset="UTF-8"'},
             )
-        elif scope["method"] == "POST" and _cross_site(headers):
+        elif scope["method"] == "POST" and self._cross_site(headers):
             response = PlainTextResponse("Console forms are accepted only from the console's own pages.", 403)
         else:
             await self.app(scope, receive, send)
             return
         await response(scope, receive, send)
+
+    def _cross_site(self, headers: Headers) -> bool:
+        """Whether a browser says the request comes from a page of another origin (Origin, else Referer)
+        than this service (the Host it was sent to, or its public URL)."""
+        source = headers.get("origin") or headers.get("referer")
+        if not source or source == "null":
+            return bool(source)
+        return urlsplit(source).netloc.lower() not in (headers.get("host", "").lower(), self.public_host)
 
     def _allowed(self, headers: Headers) -> bool:
         scheme, _, credentials = headers.get("authorization", "").partition(" ")
@@ -77,14 +87,6 @@ def _is_page(scope: Scope) -> bool:
     if path in OPEN_PATHS:
         return False
     return bool(path == "/console" or path.startswith(PAGE_PREFIXES) or scope["method"] != "POST")
-
-
-def _cross_site(headers: Headers) -> bool:
-    """Whether a browser says the request comes from a page of another origin (Origin, else Referer)."""
-    source = headers.get("origin") or headers.get("referer")
-    if not source or source == "null":
-        return bool(source)
-    return urlsplit(source).netloc.lower() != headers.get("host", "").lower()
 
 
 def _basic_pair(credentials: str) -> tuple[str, str]:
