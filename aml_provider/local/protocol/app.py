@@ -23,7 +23,7 @@ from starlette.routing import Route
 from aml_provider.local.config import DEFAULT_MAX_BODY_BYTES, ServiceConfig
 from aml_provider.local.errors import AmlError, InternalServerException, ResourceNotFoundException
 from aml_provider.local.protocol import console
-from aml_provider.local.protocol.auth import Authenticator
+from aml_provider.local.protocol.auth import Authenticator, SignedRequest
 from aml_provider.local.protocol.pages_auth import PageGuardMiddleware
 from aml_provider.local.protocol.validation import service_model, validate_input
 from aml_provider.local.protocol.wire import (
@@ -120,11 +120,8 @@ class _Api:
                 now=datetime.now(UTC),
             )
             body = await read_body(request, self.max_body_bytes)
-            caller_arn = signed.verify(body)
-            operation = _operation_model(request.headers.get("x-amz-target", ""))
-            params = parse_body(body)
-            validate_input(operation.input_shape, params)
-            result = await self._call(operation.name, params, caller_arn, len(body))
+            target = request.headers.get("x-amz-target", "")
+            operation, result = await self._run(signed, target, body)
             return result_response(operation.output_shape, result, request_id)
         except AmlError as err:
             return error_response(err, request_id)
@@ -134,17 +131,30 @@ class _Api:
                 InternalServerException("An internal error occurred; please retry."), request_id
             )
 
-    async def _call(
-        self, operation: str, params: dict[str, Any], caller_arn: str, size: int
-    ) -> dict[str, Any]:
-        if operation not in EVENT_LOOP_OPERATIONS:
-            return await run_in_threadpool(self.backend.call, operation, params, caller_arn)
-        if size <= EVENT_LOOP_MAX_BODY_BYTES:
-            return self.backend.call(operation, params, caller_arn)
+    def _handle(
+        self, signed: SignedRequest, target: str, body: bytes
+    ) -> tuple[OperationModel, dict[str, Any]]:
+        """Verify the signature over the body, route by X-Amz-Target, validate and run the operation."""
+        caller_arn = signed.verify(body)
+        operation = _operation_model(target)
+        params = parse_body(body)
+        validate_input(operation.input_shape, params)
+        return operation, self.backend.call(operation.name, params, caller_arn)
+
+    async def _run(
+        self, signed: SignedRequest, target: str, body: bytes
+    ) -> tuple[OperationModel, dict[str, Any]]:
+        """`_handle` on the event loop for a small Predict, else in a thread: hashing, parsing and
+        predicting a large body there keeps the loop answering; heavy Predicts share a small pool."""
+        predict = target.rpartition(".")[2] in EVENT_LOOP_OPERATIONS
+        if predict and len(body) <= EVENT_LOOP_MAX_BODY_BYTES:
+            return self._handle(signed, target, body)
+        if not predict:
+            return await run_in_threadpool(self._handle, signed, target, body)
         if self._heavy_predicts is None:
             self._heavy_predicts = CapacityLimiter(HEAVY_PREDICT_THREADS)
         return await anyio.to_thread.run_sync(
-            self.backend.call, operation, params, caller_arn, limiter=self._heavy_predicts
+            self._handle, signed, target, body, limiter=self._heavy_predicts
         )
 
     async def health(self, request: Request) -> Response:
