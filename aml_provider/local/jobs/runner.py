@@ -89,7 +89,10 @@ class JobRunner:
     def start(self) -> None:
         """Fail the jobs a previous process left in progress, then start scheduling."""
         for entity in self.store.with_status("INPROGRESS"):
-            self._finish(entity.kind, entity.id, _failure(INTERRUPTED))
+            try:
+                self._finish(entity.kind, entity.id, _failure(INTERRUPTED))
+            except Exception:  # one entity must not keep the service from starting
+                logger.exception("Cannot end %s %s left in progress", entity.kind, entity.id)
         self._scheduler.start()
         self.wake()
 
