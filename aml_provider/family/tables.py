@@ -104,7 +104,8 @@ class Records:
     uri: str
     header: list[str] | None
     lines: int
-    frame: pd.DataFrame  # str values by attribute name, indexed by data-line number
+    sampled: int  # data lines parsed (all of them, unless sampled)
+    frame: pd.DataFrame  # str values of the readable ones by attribute name, indexed by data-line number
 
 
 def read_records(s3: Any, uri: str, schema: Schema, sample: int | None = None, seed: int = 0) -> Records:
@@ -120,7 +121,7 @@ def read_records(s3: Any, uri: str, schema: Schema, sample: int | None = None, s
         numbers = np.sort(np.random.default_rng(seed).choice(len(lines), size=sample, replace=False))
     frame = parse_lines([lines[i] for i in numbers], list(schema.names))
     frame.index = numbers[frame.index.to_numpy()]
-    return Records(uri, header, len(lines), frame)
+    return Records(uri, header, len(lines), len(numbers), frame)
 
 
 def parse_lines(lines: list[str], names: list[str]) -> pd.DataFrame:
