@@ -1,0 +1,126 @@
+"""decide on evidence from the local service: a planted better model is promoted, noise is kept,
+shuffled labels are rejected by the floor, and a failing check rejects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from aml_provider.family.checks import Check, run_checks
+from aml_provider.family.decision import decide
+from aml_provider.family.evidence import Evidence, compare_models
+from aml_provider.family.tables import FamilyDataError
+from tests.family.service import batch_predict, data_source, generate, land, schema_of, train
+
+WITHOUT_X2 = ["x0", "x1", "color"]
+
+
+@dataclass
+class Day:
+    evidence: Evidence
+    checks: list[Check]
+
+
+def run_day(
+    ml: Any,
+    s3: Any,
+    bucket: str,
+    model_type: str,
+    challenger: pd.DataFrame,
+    champion: pd.DataFrame | None = None,
+    champion_inputs: list[str] | None = None,
+) -> Day:
+    """Train the challenger (and the champion), batch-predict fresh rows with both, compare, check."""
+    fresh = generate(model_type, 1000, seed=99)
+    schema = schema_of(fresh, model_type)
+    fresh_uri = land(s3, bucket, [fresh], "fresh")
+    fresh_id = data_source(ml, fresh_uri, schema)
+    trainings = {"challenger": (challenger, None), "champion": (champion, champion_inputs)}
+    contestants, uris = [], {}
+    for role, (frame, inputs) in trainings.items():
+        if frame is not None:
+            uris[role] = land(s3, bucket, [frame], role)
+            model_id = train(ml, data_source(ml, uris[role], schema), model_type, inputs)
+            contestants.append(batch_predict(ml, bucket, model_id, fresh_id, role))
+    evidence = compare_models(
+        s3, model_type=model_type, evaluation_data_uri=fresh_uri, schema=schema, contestants=contestants
+    )
+    reference = [uris["champion"]] if "champion" in uris else None
+    checks = run_checks(
+        s3, schema=schema, fresh_uri=fresh_uri, training_uris=[uris["challenger"]], reference_uris=reference
+    )
+    return Day(evidence, checks)
+
+
+@pytest.mark.parametrize("model_type", ["BINARY", "MULTICLASS", "REGRESSION"])
+def test_a_challenger_with_an_informative_feature_is_promoted(
+    ml: Any, s3: Any, bucket: str, model_type: str
+) -> None:
+    day = run_day(
+        ml,
+        s3,
+        bucket,
+        model_type,
+        generate(model_type, 2000, seed=1),
+        generate(model_type, 2000, seed=2),
+        WITHOUT_X2,
+    )
+    decision = decide(day.evidence, day.checks)
+    assert decision.action == "promote", decision.reason
+    assert [gate.name for gate in decision.gates] == ["checks", "rows", "floor", "improvement"]
+    assert all(gate.passed for gate in decision.gates)
+    assert day.evidence.improvement is not None
+    assert decision.gates[-1].value == day.evidence.improvement["low"] > 0
+    assert decision.reason.startswith("challenger promoted: ")
+
+
+def test_a_noise_level_difference_keeps_the_champion(ml: Any, s3: Any, bucket: str) -> None:
+    day = run_day(
+        ml, s3, bucket, "BINARY", generate("BINARY", 2000, seed=3), generate("BINARY", 2000, seed=4)
+    )
+    decision = decide(day.evidence, day.checks)
+    assert day.evidence.improvement is not None
+    assert day.evidence.improvement["low"] < 0 < day.evidence.improvement["high"]
+    assert decision.action == "keep", decision.reason
+    assert decision.gates[-1].name == "improvement"
+    assert not decision.gates[-1].passed
+    assert "does not exceed min_improvement 0" in decision.reason
+
+
+def test_a_first_model_trained_on_shuffled_labels_is_rejected_by_the_floor(
+    ml: Any, s3: Any, bucket: str
+) -> None:
+    training = generate("BINARY", 2000, seed=5)
+    training["y"] = np.random.default_rng(5).permutation(training["y"].to_numpy())
+    day = run_day(ml, s3, bucket, "BINARY", training)
+    decision = decide(day.evidence, day.checks)
+    assert decision.action == "reject", decision.reason
+    gates = {gate.name: gate for gate in decision.gates}
+    assert gates["checks"].passed
+    assert not gates["floor"].passed
+    assert gates["floor"].value < gates["floor"].threshold == 0.5
+    assert "is not reliably above the baseline" in decision.reason
+
+
+@pytest.fixture(scope="module")
+def first_model(ml: Any, s3: Any, bucket: str) -> Day:
+    return run_day(ml, s3, bucket, "REGRESSION", generate("REGRESSION", 1500, seed=6))
+
+
+def test_a_good_first_model_is_promoted_unless_a_check_fails_or_the_floor_is_higher(first_model: Day) -> None:
+    evidence, checks = first_model.evidence, first_model.checks
+    assert decide(evidence, checks).action == "promote"
+    failing = Check("schema", "fail", 1, 0, "s3://b/day.csv lacks ['x2']")
+    rejected = decide(evidence, [*checks, failing])
+    assert rejected.action == "reject"
+    assert rejected.reason == "challenger rejected: data checks failed: schema (s3://b/day.csv lacks ['x2'])"
+    low, high = evidence.challenger.interval
+    assert decide(evidence, checks, floor=high + 0.01).action == "promote", "RMSE: lower is better"
+    assert decide(evidence, checks, floor=low).action == "reject"
+    assert decide(evidence, checks, min_rows=evidence.rows["compared"] + 1).action == "reject"
+    with pytest.raises(FamilyDataError, match="confidence 0.9 differs from the evidence's 0.95"):
+        decide(evidence, checks, confidence=0.9)
