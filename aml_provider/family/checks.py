@@ -320,11 +320,9 @@ def _target_psi(c: _Context, reference: Partition, limit_name: str, against: str
     if ref.empty or new.empty:
         return False, None, limit, "no valid target values to compare", []
     numeric = c.schema.target is not None and c.schema.type_of(c.schema.target) == "NUMERIC"
-    shares = (
-        drift.numeric_shares(ref, new)
-        if numeric
-        else drift.categorical_shares(ref.astype(str), new.astype(str))
-    )
+    if not numeric:
+        ref, new = _label_text(ref), _label_text(new)
+    shares = drift.numeric_shares(ref, new) if numeric else drift.categorical_shares(ref, new)
     value = drift.psi(*shares)
     details = [
         {
@@ -339,6 +337,11 @@ def _target_psi(c: _Context, reference: Partition, limit_name: str, against: str
         "" if holds else f" (above {limit}): the labels shifted"
     )
     return holds, value, limit, message, details
+
+
+def _label_text(values: pd.Series) -> pd.Series:
+    """Class labels as text (BINARY targets as 0 and 1)."""
+    return values.astype(int).astype(str) if values.dtype.kind == "f" else values.astype(str)
 
 
 def check_held_out(c: _Context) -> Outcome:

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from aml_provider.family.checks import Check, run_checks
+from aml_provider.family.evidence import Evidence, compare_models
 from tests.helpers import unique_id, wait_for
 
 TARGET_TYPES = {"BINARY": "BINARY", "MULTICLASS": "CATEGORICAL", "REGRESSION": "NUMERIC"}
+#: A recipe's inputs without the informative x2: the champion of a planted better challenger.
+WITHOUT_X2 = ["x0", "x1", "color"]
 
 
 def generate(model_type: str, rows: int, seed: int, informative: float = 1.0) -> pd.DataFrame:
@@ -102,3 +107,40 @@ def batch_predict(ml: Any, bucket: str, model_id: str, data_source_id: str, role
     batch = wait_for(ml, "BatchPrediction", batch_id)
     assert batch["Status"] == "COMPLETED", batch.get("Message")
     return {"role": role, "ml_model_id": model_id, "batch_prediction_id": batch_id, "output_uri": output_uri}
+
+
+@dataclass
+class Day:
+    evidence: Evidence
+    checks: list[Check]
+
+
+def run_day(
+    ml: Any,
+    s3: Any,
+    bucket: str,
+    model_type: str,
+    challenger: pd.DataFrame,
+    champion: pd.DataFrame | None = None,
+    champion_inputs: list[str] | None = None,
+) -> Day:
+    """Train the challenger (and the champion), batch-predict fresh rows with both, compare, check."""
+    fresh = generate(model_type, 1000, seed=99)
+    schema = schema_of(fresh, model_type)
+    fresh_uri = land(s3, bucket, [fresh], "fresh")
+    fresh_id = data_source(ml, fresh_uri, schema)
+    trainings = {"challenger": (challenger, None), "champion": (champion, champion_inputs)}
+    contestants, uris = [], {}
+    for role, (frame, inputs) in trainings.items():
+        if frame is not None:
+            uris[role] = land(s3, bucket, [frame], role)
+            model_id = train(ml, data_source(ml, uris[role], schema), model_type, inputs)
+            contestants.append(batch_predict(ml, bucket, model_id, fresh_id, role))
+    evidence = compare_models(
+        s3, model_type=model_type, evaluation_data_uri=fresh_uri, schema=schema, contestants=contestants
+    )
+    reference = [uris["champion"]] if "champion" in uris else None
+    checks = run_checks(
+        s3, schema=schema, fresh_uri=fresh_uri, training_uris=[uris["challenger"]], reference_uris=reference
+    )
+    return Day(evidence, checks)

@@ -3,57 +3,15 @@ shuffled labels are rejected by the floor, and a failing check rejects."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from aml_provider.family.checks import Check, run_checks
+from aml_provider.family.checks import Check
 from aml_provider.family.decision import decide
-from aml_provider.family.evidence import Evidence, compare_models
 from aml_provider.family.tables import FamilyDataError
-from tests.family.service import batch_predict, data_source, generate, land, schema_of, train
-
-WITHOUT_X2 = ["x0", "x1", "color"]
-
-
-@dataclass
-class Day:
-    evidence: Evidence
-    checks: list[Check]
-
-
-def run_day(
-    ml: Any,
-    s3: Any,
-    bucket: str,
-    model_type: str,
-    challenger: pd.DataFrame,
-    champion: pd.DataFrame | None = None,
-    champion_inputs: list[str] | None = None,
-) -> Day:
-    """Train the challenger (and the champion), batch-predict fresh rows with both, compare, check."""
-    fresh = generate(model_type, 1000, seed=99)
-    schema = schema_of(fresh, model_type)
-    fresh_uri = land(s3, bucket, [fresh], "fresh")
-    fresh_id = data_source(ml, fresh_uri, schema)
-    trainings = {"challenger": (challenger, None), "champion": (champion, champion_inputs)}
-    contestants, uris = [], {}
-    for role, (frame, inputs) in trainings.items():
-        if frame is not None:
-            uris[role] = land(s3, bucket, [frame], role)
-            model_id = train(ml, data_source(ml, uris[role], schema), model_type, inputs)
-            contestants.append(batch_predict(ml, bucket, model_id, fresh_id, role))
-    evidence = compare_models(
-        s3, model_type=model_type, evaluation_data_uri=fresh_uri, schema=schema, contestants=contestants
-    )
-    reference = [uris["champion"]] if "champion" in uris else None
-    checks = run_checks(
-        s3, schema=schema, fresh_uri=fresh_uri, training_uris=[uris["challenger"]], reference_uris=reference
-    )
-    return Day(evidence, checks)
+from tests.family.service import WITHOUT_X2, Day, generate, run_day
 
 
 @pytest.mark.parametrize("model_type", ["BINARY", "MULTICLASS", "REGRESSION"])
