@@ -25,7 +25,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -35,11 +34,11 @@ from aml_provider.family import drift
 from aml_provider.family.tables import (
     BINARY_VALUES,
     FamilyDataError,
+    Partition,
     Records,
     Schema,
-    list_data_files,
     parse_schema,
-    read_records,
+    read_partition,
     target_values,
 )
 
@@ -86,38 +85,6 @@ class Check:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-@dataclass
-class Partition:
-    """The records of some files: every line counted, a sample of them parsed."""
-
-    name: str
-    files: list[Records]
-
-    @property
-    def lines(self) -> int:
-        return sum(f.lines for f in self.files)
-
-    @cached_property
-    def frame(self) -> pd.DataFrame:
-        return pd.concat([f.frame for f in self.files], ignore_index=True)
-
-    @property
-    def unreadable_share(self) -> float:
-        sampled = sum(f.sampled for f in self.files)
-        return 1 - sum(len(f.frame) for f in self.files) / sampled if sampled else 0.0
-
-
-def read_partition(
-    s3: Any, name: str, uris: list[str], schema: Schema, sample_rows: int = SAMPLE_ROWS
-) -> Partition:
-    """Every data file under `uris` (objects or prefixes), sampled to about `sample_rows` lines in all."""
-    files = [file for uri in uris for file in list_data_files(s3, uri)]
-    per_file = max(1, sample_rows // max(1, len(files)))
-    return Partition(
-        name, [read_records(s3, uri, schema, sample=per_file, seed=i) for i, uri in enumerate(files)]
-    )
 
 
 def run_checks(

@@ -12,6 +12,7 @@ import gzip
 import io
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -122,6 +123,36 @@ def read_records(s3: Any, uri: str, schema: Schema, sample: int | None = None, s
     frame = parse_lines([lines[i] for i in numbers], list(schema.names))
     frame.index = numbers[frame.index.to_numpy()]
     return Records(uri, header, len(lines), len(numbers), frame)
+
+
+@dataclass
+class Partition:
+    """The records of some files: every line counted, a sample of them parsed."""
+
+    name: str
+    files: list[Records]
+
+    @property
+    def lines(self) -> int:
+        return sum(f.lines for f in self.files)
+
+    @cached_property
+    def frame(self) -> pd.DataFrame:
+        return pd.concat([f.frame for f in self.files], ignore_index=True)
+
+    @property
+    def unreadable_share(self) -> float:
+        sampled = sum(f.sampled for f in self.files)
+        return 1 - sum(len(f.frame) for f in self.files) / sampled if sampled else 0.0
+
+
+def read_partition(s3: Any, name: str, uris: list[str], schema: Schema, sample_rows: int) -> Partition:
+    """Every data file under `uris` (objects or prefixes), sampled to about `sample_rows` lines in all."""
+    files = [file for uri in uris for file in list_data_files(s3, uri)]
+    per_file = max(1, sample_rows // max(1, len(files)))
+    return Partition(
+        name, [read_records(s3, uri, schema, sample=per_file, seed=i) for i, uri in enumerate(files)]
+    )
 
 
 def parse_lines(lines: list[str], names: list[str]) -> pd.DataFrame:

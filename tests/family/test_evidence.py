@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import numpy as np
@@ -14,6 +13,7 @@ from aml_provider.family import bootstrap
 from aml_provider.family.evidence import compare_models
 from aml_provider.family.tables import FamilyDataError
 from tests.family.service import batch_predict, data_source, evaluate, generate, land, schema_of, train
+from tests.helpers import unique_id
 
 METRICS = {"BINARY": "BinaryAUC", "MULTICLASS": "MulticlassAvgFScore", "REGRESSION": "RegressionRMSE"}
 
@@ -75,7 +75,7 @@ def test_unreadable_records_and_missing_labels_are_left_out(ml: Any, s3: Any, bu
 
 
 def land_text(s3: Any, bucket: str, text: str) -> str:
-    key = f"text-{time.monotonic_ns()}/data.csv"
+    key = f"{unique_id('text')}/data.csv"
     s3.put_object(Bucket=bucket, Key=key, Body=text.encode())
     return f"s3://{bucket}/{key}"
 
@@ -94,7 +94,7 @@ def test_a_batch_prediction_of_other_data_is_refused(ml: Any, s3: Any, bucket: s
         compare_models(s3, model_type="REGRESSION", evaluation_data_uri=other, schema=schema, contestants=[])
 
 
-def test_vectorised_statistics_equal_scikit_learn_and_are_fast() -> None:
+def test_vectorised_statistics_equal_scikit_learn_and_spread_as_theory_says() -> None:
     rng = np.random.default_rng(0)
     n = 40_000
     labels = rng.integers(0, 2, n)
@@ -105,9 +105,7 @@ def test_vectorised_statistics_equal_scikit_learn_and_are_fast() -> None:
     predicted = np.where(rng.random(n) < 0.6, actual, "d")
     macro = f1_score(actual, predicted, average="macro", zero_division=0)
     assert bootstrap.macro_f1_statistic(actual, predicted)(ones)[0] == pytest.approx(macro)
-    started = time.perf_counter()
     samples = bootstrap.bootstrap([bootstrap.auc_statistic(labels, scores)] * 2, n, 1000, seed=0)
-    assert time.perf_counter() - started < 10  # generous for a shared machine; the benchmark measures it
     assert samples.shape == (2, 1000)
     auc, positives, negatives = roc_auc_score(labels, scores), labels.sum(), n - labels.sum()
     q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)
