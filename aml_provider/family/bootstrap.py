@@ -90,5 +90,7 @@ def bootstrap(statistics: list[Statistic], n: int, n_boot: int, seed: int) -> np
 def percentile_interval(values: np.ndarray, confidence: float) -> tuple[float, float]:
     """The central `confidence` share of the bootstrap values (NaN resamples ignored)."""
     tail = (1.0 - confidence) / 2.0
+    if np.isnan(values).all():
+        return float("nan"), float("nan")
     low, high = np.nanquantile(values, [tail, 1.0 - tail])
     return float(low), float(high)

@@ -14,7 +14,7 @@ and answers one `Check` per rule. A rule that holds passes; one that does not ge
 | `missing` | warn | no attribute of the fresh partition is missing in more than 20 % of its records |
 | `drift` | warn | no attribute's PSI against the reference window (default: the training window) exceeds 0.2 |
 | `target_drift` | warn | the target's PSI against the reference window is at most 0.2 |
-| `alert_held_out` | warn | no fresh file is also a training file (Amazon ML: evaluate on held-out data) |
+| `alert_held_out` | warn | no fresh file is also a training file, by URI or content (ETag; a copy keeps it) |
 | `alert_sufficient_data` | warn | evaluation records are at least 10 % of the training records |
 | `alert_schema_matched` | warn | the fresh files have the same columns as the training files |
 | `alert_all_records_read` | warn | every fresh record is readable and has a valid target |
@@ -312,10 +312,10 @@ def _label_text(values: pd.Series) -> pd.Series:
 
 
 def check_held_out(c: _Context) -> Outcome:
-    training = {f.uri for f in c.training.files}
-    shared = [f.uri for f in c.fresh.files if f.uri in training]
+    training = {f.uri for f in c.training.files} | {f.etag for f in c.training.files if f.etag}
+    shared = [f.uri for f in c.fresh.files if f.uri in training or f.etag in training]
     message = (
-        f"fresh files also used for training: {shared[:3]}"
+        f"fresh files also used for training (same file or same content): {shared[:3]}"
         if shared
         else "the fresh data is held out from training"
     )

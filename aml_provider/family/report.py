@@ -22,6 +22,7 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import UTC, datetime
 from html import escape
 from typing import Any
@@ -67,7 +68,18 @@ def build_report(
         "checks": [check.to_dict() for check in checks],
         "decision": decision.to_dict(),
     }
-    return json.loads(json.dumps(report, default=str))  # type: ignore[no-any-return]
+    return _finite(json.loads(json.dumps(report, default=str)))  # type: ignore[no-any-return]
+
+
+def _finite(value: Any) -> Any:
+    """The value with NaN and infinities as None, so the JSON is strict (browsers reject NaN)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_finite(item) for item in value]
+    return value
 
 
 def render_html(report: dict[str, Any]) -> str:
@@ -112,6 +124,10 @@ def fmt(value: Any) -> str:
     return str(value)
 
 
+def _signed(value: float | None) -> str:
+    return "–" if value is None else f"{value:+.4f}"
+
+
 def table(header: list[str], rows: list[list[str]], numeric: frozenset[int] | set[int] = frozenset()) -> str:
     """An HTML table of already-escaped cells."""
     head = "".join(f"<th>{escape(h)}</th>" for h in header)
@@ -154,20 +170,23 @@ def _models(evidence: dict[str, Any]) -> str:
         table(["model", "ID", name, f"{percent} interval", "scored rows"], rows, {2, 4}),
     ]
     points = [
-        (m["role"], m["metric"], m["interval"][0], m["interval"][1], charts.COLORS.get(m["role"], "#333"))
+        (m["role"], m["metric"], *m["interval"], charts.COLORS.get(m["role"], "#333"))
         for m in evidence["models"]
+        if None not in (m["metric"], *m["interval"])
     ]
-    parts.append(charts.intervals(points, ("baseline", evidence["baseline"]), f"{name} with intervals"))
+    if points:
+        parts.append(charts.intervals(points, ("baseline", evidence["baseline"]), f"{name} with intervals"))
     improvement = evidence.get("improvement")
     if improvement:
-        estimate = f"{improvement['estimate']:+.4f}"
-        interval = f"{improvement['low']:+.4f} to {improvement['high']:+.4f}"
+        estimate, low, high = (improvement[key] for key in ("estimate", "low", "high"))
         parts.append(
             "<p>Paired improvement of the challenger (positive = better), same resampled rows: "
-            f"<b>{escape(estimate)}</b>, {escape(percent)} interval {escape(interval)}.</p>"
+            f"<b>{escape(_signed(estimate))}</b>, {escape(percent)} interval "
+            f"{escape(_signed(low))} to {escape(_signed(high))}.</p>"
         )
-        row = [("improvement", improvement["estimate"], improvement["low"], improvement["high"], "#8250df")]
-        parts.append(charts.intervals(row, ("no change", 0.0), "paired improvement with interval"))
+        if None not in (estimate, low, high):
+            row = [("improvement", estimate, low, high, "#8250df")]
+            parts.append(charts.intervals(row, ("no change", 0.0), "paired improvement with interval"))
     else:
         parts.append("<p>No champion: the challenger is judged against the floor only.</p>")
     return "\n".join(parts)

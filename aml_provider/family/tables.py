@@ -90,12 +90,18 @@ def list_data_files(s3: Any, uri: str) -> list[str]:
 
 def read_bytes(s3: Any, uri: str) -> bytes:
     """The object's bytes, gunzipped when they are gzip."""
+    return read_object(s3, uri)[0]
+
+
+def read_object(s3: Any, uri: str) -> tuple[bytes, str]:
+    """The object's bytes (gunzipped when they are gzip) and its ETag (the same for a copy)."""
     bucket, key = split_uri(uri)
     try:
-        body: bytes = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        response = s3.get_object(Bucket=bucket, Key=key)
     except s3.exceptions.NoSuchKey:
         raise FamilyDataError(f"{uri} does not exist.") from None
-    return gzip.decompress(body) if body[:2] == b"\x1f\x8b" else body
+    body: bytes = response["Body"].read()
+    return (gzip.decompress(body) if body[:2] == b"\x1f\x8b" else body), str(response.get("ETag", ""))
 
 
 @dataclass
@@ -103,6 +109,7 @@ class Records:
     """The records of one CSV file: the header line, the number of data lines, the readable ones."""
 
     uri: str
+    etag: str
     header: list[str] | None
     lines: int
     sampled: int  # data lines parsed (all of them, unless sampled)
@@ -111,7 +118,8 @@ class Records:
 
 def read_records(s3: Any, uri: str, schema: Schema, sample: int | None = None, seed: int = 0) -> Records:
     """The file's records; with `sample`, at most that many data lines drawn at random (all are counted)."""
-    lines = read_bytes(s3, uri).decode("utf-8", errors="replace").split("\n")
+    body, etag = read_object(s3, uri)
+    lines = body.decode("utf-8", errors="replace").split("\n")
     lines = [line.removesuffix("\r") for line in lines]
     lines = [line for line in lines if line]
     if lines and lines[0].startswith("\ufeff"):
@@ -122,7 +130,7 @@ def read_records(s3: Any, uri: str, schema: Schema, sample: int | None = None, s
         numbers = np.sort(np.random.default_rng(seed).choice(len(lines), size=sample, replace=False))
     frame = parse_lines([lines[i] for i in numbers], list(schema.names))
     frame.index = numbers[frame.index.to_numpy()]
-    return Records(uri, header, len(lines), len(numbers), frame)
+    return Records(uri, etag, header, len(lines), len(numbers), frame)
 
 
 @dataclass

@@ -123,9 +123,10 @@ def run_day(
     challenger: pd.DataFrame,
     champion: pd.DataFrame | None = None,
     champion_inputs: list[str] | None = None,
+    fresh: pd.DataFrame | None = None,
 ) -> Day:
     """Train the challenger (and the champion), batch-predict fresh rows with both, compare, check."""
-    fresh = generate(model_type, 1000, seed=99)
+    fresh = generate(model_type, 1000, seed=99) if fresh is None else fresh
     schema = schema_of(fresh, model_type)
     fresh_uri = land(s3, bucket, [fresh], "fresh")
     fresh_id = data_source(ml, fresh_uri, schema)

@@ -10,6 +10,7 @@ import pytest
 from aml_provider.family.checks import Check, run_checks
 from aml_provider.family.tables import FamilyDataError
 from tests.family.service import generate, land, schema_of
+from tests.helpers import unique_id
 
 SCHEMA = schema_of(generate("BINARY", 1, seed=0), "BINARY")
 
@@ -101,3 +102,14 @@ def test_unknown_settings_are_refused(s3: Any, bucket: str) -> None:
         run_checks(s3, **arguments, settings={"drfit": "warn"})
     with pytest.raises(FamilyDataError, match="must be one of warn, fail, off"):
         run_checks(s3, **arguments, settings={"drift": "error"})
+
+
+def test_a_copy_of_the_fresh_file_in_the_training_window_is_not_held_out(s3: Any, bucket: str) -> None:
+    arguments = partitions(s3, bucket, generate("BINARY", 300, seed=9))
+    fresh_bucket, fresh_key = arguments["fresh_uri"][5:].split("/", 1)
+    copy_key = f"{unique_id('run')}/training/fresh-copy.csv"
+    s3.copy_object(Bucket=bucket, Key=copy_key, CopySource={"Bucket": fresh_bucket, "Key": fresh_key})
+    arguments["training_uris"] = [*arguments["training_uris"], f"s3://{bucket}/{copy_key}"]
+    checks = by_name(run_checks(s3, **arguments))
+    assert checks["alert_held_out"].status == "warn"
+    assert arguments["fresh_uri"] in checks["alert_held_out"].message

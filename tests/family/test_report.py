@@ -77,6 +77,19 @@ def test_the_page_is_self_contained_and_escaped(report: dict[str, Any]) -> None:
     assert re.findall(r"https?://[^\s\"']+", page) == ["http://www.w3.org/2000/svg"] * page.count("<svg ")
 
 
+def test_a_day_of_constant_labels_is_reported_with_strict_json(ml: Any, s3: Any, bucket: str) -> None:
+    fresh = generate("BINARY", 300, seed=7).assign(y="yes")
+    day = run_day(ml, s3, bucket, "BINARY", generate("BINARY", 1000, seed=8), fresh=fresh)
+    decision = decide(day.evidence, day.checks)
+    assert decision.action == "reject"
+    report = build_report(evidence=day.evidence, checks=day.checks, decision=decision, run=RUN)
+    assert report["evidence"]["models"][0]["interval"] == [None, None]
+    json.dumps(report, allow_nan=False)
+    page = render_html(report)
+    assert "Nothing to draw" in page
+    assert "target_evaluation" in decision.reason
+
+
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="headless Chromium is not installed")
 def test_chromium_renders_the_page(report: dict[str, Any], tmp_path: Path) -> None:
     page = tmp_path / "decision.html"
