@@ -297,7 +297,8 @@ def _target_psi(c: _Context, reference: Partition, limit_name: str, against: str
             "reference": float(shares[0].get(b, 0.0)),
             "evaluation": float(shares[1].get(b, 0.0)),
         }
-        for b in sorted(shares[0].index.union(shares[1].index), key=str)
+        for b in dict.fromkeys([*shares[0].index, *shares[1].index])
+        if shares[0].get(b, 0.0) or shares[1].get(b, 0.0)
     ]
     holds = value <= limit
     message = f"target PSI against {against}: {value:.3f}" + (
