@@ -101,7 +101,7 @@ def run_checks(
 ) -> list[Check]:
     """Every check that is not `off`, over the fresh partition, the training window and the reference window."""
     levels = _levels(settings)
-    limits = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
+    limits = _limits(thresholds)
     parsed = parse_schema(schema)
     fresh = read_partition(s3, "evaluation", [fresh_uri], parsed, sample_rows)
     training = read_partition(s3, "training", list(training_uris), parsed, sample_rows)
@@ -126,6 +126,15 @@ def _levels(settings: dict[str, str] | None) -> dict[str, str]:
     if wrong:
         raise FamilyDataError(f"settings {wrong}: each level must be one of {', '.join(LEVELS)}.")
     return levels
+
+
+def _limits(thresholds: dict[str, float] | None) -> dict[str, float]:
+    unknown = sorted(set(thresholds or {}) - set(DEFAULT_THRESHOLDS))
+    if unknown:
+        raise FamilyDataError(
+            f"thresholds name checks without one {unknown}: use {', '.join(DEFAULT_THRESHOLDS)}."
+        )
+    return {**DEFAULT_THRESHOLDS, **(thresholds or {})}
 
 
 @dataclass
@@ -253,7 +262,7 @@ def check_missing(c: _Context) -> Outcome:
         details, key=lambda d: d["evaluation"], default={"attribute": "", "evaluation": 0.0}
     )
     holds = worst["evaluation"] <= limit
-    message = f"'{worst['attribute']}' is missing in {worst['evaluation']:.1%} of the fresh records" + (
+    message = f"most missing: '{worst['attribute']}', in {worst['evaluation']:.1%} of the fresh records" + (
         "" if holds else f" (above {limit:.0%})"
     )
     return holds, worst["evaluation"], limit, message, details

@@ -93,6 +93,22 @@ class _Scored:
     outputs: list[pd.Series]  # score (BINARY), predicted class (MULTICLASS) or value (REGRESSION)
     records: int
 
+    @property
+    def compared(self) -> pd.Series:
+        """Rows with a label and an output of every model."""
+        return self.labels.notna() & np.logical_and.reduce([o.notna() for o in self.outputs])
+
+    @property
+    def rows(self) -> dict[str, int]:
+        labelled = int(self.labels.notna().sum())
+        return {"records": self.records, "labelled": labelled, "compared": int(self.compared.sum())}
+
+    def arrays(self, model_type: str) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Labels and outputs of the compared rows (float64, or labels for MULTICLASS)."""
+        compared = self.compared
+        dtype = object if model_type == "MULTICLASS" else np.float64
+        return self.labels[compared].to_numpy(dtype), [o[compared].to_numpy(dtype) for o in self.outputs]
+
 
 def compare_models(
     s3: Any,
@@ -108,26 +124,25 @@ def compare_models(
     """Evidence for the challenger (and the champion, when there is one) from their batch predictions."""
     parsed = _check_arguments(model_type, schema, contestants, confidence, n_boot)
     scored = _score_rows(s3, model_type, evaluation_data_uri, parsed, contestants)
-    compared = scored.labels.notna() & np.logical_and.reduce([o.notna() for o in scored.outputs])
-    if not compared.any():
+    if not scored.compared.any():
         raise FamilyDataError(
             f"No row of {evaluation_data_uri} has both a valid '{parsed.target}' and a prediction of every "
             "model: check the target values and that the batch predictions ran on this data."
         )
-    actual = scored.labels[compared].to_numpy()
-    outputs = [o[compared].to_numpy() for o in scored.outputs]
-    if model_type != "MULTICLASS":
-        actual, outputs = actual.astype(np.float64), [o.astype(np.float64) for o in outputs]
-    rows = {
-        "records": scored.records,
-        "labelled": int(scored.labels.notna().sum()),
-        "compared": int(compared.sum()),
-    }
+    actual, outputs = scored.arrays(model_type)
     baseline, description = baseline_metric(model_type, actual)
     evidence = Evidence(
-        model_type, METRIC_NAMES[model_type], model_type != "REGRESSION", confidence, n_boot, seed,
-        evaluation_data_uri, baseline, description, rows,
-    )  # fmt: skip
+        model_type=model_type,
+        metric_name=METRIC_NAMES[model_type],
+        higher_is_better=model_type != "REGRESSION",
+        confidence=confidence,
+        n_boot=n_boot,
+        seed=seed,
+        evaluation_data_uri=evaluation_data_uri,
+        baseline=baseline,
+        baseline_description=description,
+        rows=scored.rows,
+    )
     _add_models(evidence, actual, outputs, contestants)
     for model, output in zip(evidence.models, scored.outputs, strict=True):
         model.scored_rows = int((output.notna() & scored.labels.notna()).sum())
@@ -175,20 +190,31 @@ def _score_rows(
     for file_uri in list_data_files(s3, uri):
         data = read_records(s3, file_uri, schema)
         records += data.lines
-        assert schema.target is not None
-        labels.append(target_values(model_type, data.frame[schema.target]).reset_index(drop=True))
+        labels.append(target_values(model_type, data.frame[str(schema.target)]).reset_index(drop=True))
         for i, (contestant, manifest) in enumerate(zip(contestants, manifests, strict=True)):
-            result_uri = manifest.get(file_uri)
-            if result_uri is None:
-                raise FamilyDataError(
-                    f"BatchPrediction '{contestant['batch_prediction_id']}' has no result for {file_uri}: "
-                    "batch-predict the evaluation data itself (the same object or prefix)."
-                )
-            results = _aligned_results(read_results(s3, result_uri), data, schema, result_uri)
-            outputs[i].append(_model_output(model_type, results))
+            outputs[i].append(_file_output(s3, model_type, data, schema, contestant, manifest))
     return _Scored(
         pd.concat(labels, ignore_index=True), [pd.concat(o, ignore_index=True) for o in outputs], records
     )
+
+
+def _file_output(
+    s3: Any,
+    model_type: str,
+    data: Records,
+    schema: Schema,
+    contestant: dict[str, str],
+    manifest: dict[str, str],
+) -> pd.Series:
+    """One model's output for each readable record of one data file, from its result file."""
+    result_uri = manifest.get(data.uri)
+    if result_uri is None:
+        raise FamilyDataError(
+            f"BatchPrediction '{contestant['batch_prediction_id']}' has no result for {data.uri}: "
+            "batch-predict the evaluation data itself (the same object or prefix)."
+        )
+    results = _aligned_results(read_results(s3, result_uri), data, schema, result_uri)
+    return _model_output(model_type, results)
 
 
 def _aligned_results(results: pd.DataFrame, data: Records, schema: Schema, result_uri: str) -> pd.DataFrame:

@@ -102,6 +102,8 @@ def test_unknown_settings_are_refused(s3: Any, bucket: str) -> None:
         run_checks(s3, **arguments, settings={"drfit": "warn"})
     with pytest.raises(FamilyDataError, match="must be one of warn, fail, off"):
         run_checks(s3, **arguments, settings={"drift": "error"})
+    with pytest.raises(FamilyDataError, match="thresholds name checks without one \\['schema'\\]"):
+        run_checks(s3, **arguments, thresholds={"schema": 0.5})
 
 
 def test_a_copy_of_the_fresh_file_in_the_training_window_is_not_held_out(s3: Any, bucket: str) -> None:
