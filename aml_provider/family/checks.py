@@ -86,6 +86,10 @@ class Check:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, document: dict[str, Any]) -> Check:
+        return cls(**document)
+
 
 def run_checks(
     s3: Any,

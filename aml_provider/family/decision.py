@@ -33,6 +33,9 @@ class Gate:
     threshold: Any
     message: str
 
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
 
 @dataclass
 class Decision:
@@ -42,6 +45,10 @@ class Decision:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, document: dict[str, Any]) -> Decision:
+        return cls(document["action"], document["reason"], [Gate(**gate) for gate in document["gates"]])
 
 
 def decide(

@@ -84,6 +84,12 @@ class Evidence:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, document: dict[str, Any]) -> Evidence:
+        """The Evidence that `to_dict` gave (e.g. after a trip through JSON or XCom)."""
+        models = [ModelEvidence(**{**m, "interval": tuple(m["interval"])}) for m in document["models"]]
+        return cls(**{**document, "models": models})
+
 
 @dataclass
 class _Scored:

@@ -3,13 +3,15 @@ shuffled labels are rejected by the floor, and a failing check rejects."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
 import pytest
 
 from aml_provider.family.checks import Check
-from aml_provider.family.decision import decide
+from aml_provider.family.decision import Decision, decide
+from aml_provider.family.evidence import Evidence
 from aml_provider.family.tables import FamilyDataError
 from tests.family.service import WITHOUT_X2, Day, generate, run_day
 
@@ -82,3 +84,11 @@ def test_a_good_first_model_is_promoted_unless_a_check_fails_or_the_floor_is_hig
     assert decide(evidence, checks, min_rows=evidence.rows["compared"] + 1).action == "reject"
     with pytest.raises(FamilyDataError, match="confidence 0.9 differs from the evidence's 0.95"):
         decide(evidence, checks, confidence=0.9)
+
+
+def test_evidence_checks_and_decisions_survive_a_trip_through_json(first_model: Day) -> None:
+    evidence, checks = first_model.evidence, first_model.checks
+    decision = decide(evidence, checks)
+    assert Evidence.from_dict(json.loads(json.dumps(evidence.to_dict()))) == evidence
+    assert [Check.from_dict(json.loads(json.dumps(c.to_dict()))) for c in checks] == checks
+    assert Decision.from_dict(json.loads(json.dumps(decision.to_dict()))) == decision
