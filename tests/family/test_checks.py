@@ -115,3 +115,11 @@ def test_a_copy_of_the_fresh_file_in_the_training_window_is_not_held_out(s3: Any
     checks = by_name(run_checks(s3, **arguments))
     assert checks["alert_held_out"].status == "warn"
     assert arguments["fresh_uri"] in checks["alert_held_out"].message
+
+
+def test_a_missing_partition_is_named_in_the_error(s3: Any, bucket: str) -> None:
+    arguments = partitions(s3, bucket, generate("BINARY", 300, seed=9))
+    with pytest.raises(FamilyDataError, match=f"No data files under s3://{bucket}/ds=2026-12-05/"):
+        run_checks(s3, **arguments | {"fresh_uri": f"s3://{bucket}/ds=2026-12-05/"})
+    with pytest.raises(FamilyDataError, match=f"s3://{bucket}/nothing.csv does not exist"):
+        run_checks(s3, **arguments | {"training_uris": [f"s3://{bucket}/nothing.csv"]})

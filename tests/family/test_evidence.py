@@ -90,6 +90,13 @@ def test_a_batch_prediction_of_other_data_is_refused(ml: Any, s3: Any, bucket: s
         compare_models(
             s3, model_type="REGRESSION", evaluation_data_uri=other, schema=schema, contestants=[contestant]
         )
+    unfinished = {**contestant, "batch_prediction_id": "bp-unfinished"}
+    with pytest.raises(
+        FamilyDataError, match="BatchPrediction 'bp-unfinished' has no manifest at .*wait until"
+    ):
+        compare_models(
+            s3, model_type="REGRESSION", evaluation_data_uri=other, schema=schema, contestants=[unfinished]
+        )
     with pytest.raises(FamilyDataError, match="one 'challenger'"):
         compare_models(s3, model_type="REGRESSION", evaluation_data_uri=other, schema=schema, contestants=[])
 
