@@ -122,3 +122,16 @@ def test_vectorised_statistics_equal_scikit_learn_and_spread_as_theory_says() ->
     )
     assert samples[0].std() / hanley_mcneil == pytest.approx(1, abs=0.15)
     assert np.array_equal(samples[0], samples[1]), "statistics share their resamples"
+
+
+def test_the_paired_interval_rarely_favours_one_of_two_equally_good_models() -> None:
+    rng = np.random.default_rng(7)
+    favoured = 0
+    for day in range(80):
+        labels = rng.integers(0, 2, 1000)
+        challenger, champion = (labels + rng.normal(scale=1.5, size=1000) for _ in range(2))
+        statistics = [bootstrap.auc_statistic(labels, scores) for scores in (challenger, champion)]
+        samples = bootstrap.bootstrap(statistics, labels.size, 400, seed=day)
+        low, _ = bootstrap.percentile_interval(samples[0] - samples[1], 0.95)
+        favoured += low > 0
+    assert favoured <= 6, f"{favoured} of 80 noise days would promote (about 2 expected)"
