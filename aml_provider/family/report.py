@@ -176,20 +176,25 @@ def _models(evidence: dict[str, Any]) -> str:
     ]
     if points:
         parts.append(charts.intervals(points, ("baseline", evidence["baseline"]), f"{name} with intervals"))
-    improvement = evidence.get("improvement")
-    if improvement:
-        estimate, low, high = (improvement[key] for key in ("estimate", "low", "high"))
-        parts.append(
-            "<p>Paired improvement of the challenger (positive = better), same resampled rows: "
-            f"<b>{escape(_signed(estimate))}</b>, {escape(percent)} interval "
-            f"{escape(_signed(low))} to {escape(_signed(high))}.</p>"
-        )
-        if None not in (estimate, low, high):
-            row = [("improvement", estimate, low, high, "#8250df")]
-            parts.append(charts.intervals(row, ("no change", 0.0), "paired improvement with interval"))
-    else:
-        parts.append("<p>No champion: the challenger is judged against the floor only.</p>")
+    parts.append(_improvement(evidence))
     return "\n".join(parts)
+
+
+def _improvement(evidence: dict[str, Any]) -> str:
+    """The paired improvement in words and as an interval beside 0."""
+    improvement, percent = evidence.get("improvement"), f"{evidence['confidence']:.0%}"
+    if not improvement:
+        return "<p>No champion: the challenger is judged against the floor only.</p>"
+    estimate, low, high = (improvement[key] for key in ("estimate", "low", "high"))
+    text = (
+        "<p>Paired improvement of the challenger (positive = better), same resampled rows: "
+        f"<b>{escape(_signed(estimate))}</b>, {escape(percent)} interval "
+        f"{escape(_signed(low))} to {escape(_signed(high))}.</p>"
+    )
+    if None in (estimate, low, high):
+        return text
+    row = [("improvement", estimate, low, high, "#8250df")]
+    return text + charts.intervals(row, ("no change", 0.0), "paired improvement with interval")
 
 
 def _gates(decision: dict[str, Any]) -> str:
