@@ -68,9 +68,21 @@ class Input:
         asked, found = jmespath.search(self.request, request), jmespath.search(self.entity, entity)
         if asked is None and self.only_if_asked:
             return None
-        if self.normal(asked) == self.normal(found):
+        if self.same(asked, found):
             return None
         return f"{self.request}: existing {found!r}, asked for {asked!r}"
+
+    def same(self, asked: Any, found: Any) -> bool:
+        return bool(self.normal(asked) == self.normal(found))
+
+
+@dataclass(frozen=True)
+class Staging(Input):
+    """An S3 staging prefix: the data source's DataLocationS3 is the prefix or lies under it."""
+
+    def same(self, asked: Any, found: Any) -> bool:
+        prefix, location = _location(asked), _location(found)
+        return location == prefix or location.startswith(f"{prefix}/")
 
 
 @dataclass(frozen=True)
@@ -88,10 +100,11 @@ class Parameters(Input):
         return "; ".join(differing) or None
 
 
-def _data_spec(spec: str, location: str) -> tuple[Input, ...]:
+def _data_spec(location: Input) -> tuple[Input, ...]:
     """What every data source shares: its S3 data (or staging), schema, rearrangement and statistics."""
+    spec = location.request.split(".")[0]
     return (
-        Input(f"{spec}.{location}", "DataLocationS3", _location),
+        location,
         Input(f"{spec}.DataSchema", "DataSourceSchema", _document, only_if_asked=True),
         Input(f"{spec}.DataRearrangement", "DataRearrangement", _document),
         Input("ComputeStatistics", "ComputeStatistics", _flag),
@@ -101,7 +114,7 @@ def _data_spec(spec: str, location: str) -> tuple[Input, ...]:
 def _database(spec: str, metadata: str, database: str, names: tuple[str, ...]) -> tuple[Input, ...]:
     """The inputs of a Redshift or RDS data source: its query, database, user and role."""
     return (
-        *_data_spec(spec, "S3StagingLocation"),
+        *_data_spec(Staging(f"{spec}.S3StagingLocation", "DataLocationS3")),
         Input(f"{spec}.SelectSqlQuery", f"{metadata}.SelectSqlQuery", _sql),
         *(Input(f"{spec}.DatabaseInformation.{name}", f"{metadata}.{database}.{name}") for name in names),
         Input(f"{spec}.DatabaseCredentials.Username", f"{metadata}.DatabaseUserName"),
@@ -111,7 +124,7 @@ def _database(spec: str, metadata: str, database: str, names: tuple[str, ...]) -
 
 #: The inputs compared on reattach, per create operation.
 INPUTS: dict[str, tuple[Input, ...]] = {
-    "create_data_source_from_s3": _data_spec("DataSpec", "DataLocationS3"),
+    "create_data_source_from_s3": _data_spec(Input("DataSpec.DataLocationS3", "DataLocationS3", _location)),
     "create_data_source_from_redshift": _database(
         "DataSpec", "RedshiftMetadata", "RedshiftDatabase", ("DatabaseName", "ClusterIdentifier")
     ),
