@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -172,20 +172,26 @@ class AmlHook(AwsBaseHook):
     def completed(self, kind: EntityKind, entity_id: str) -> bool:
         """True when the entity is COMPLETED; raise AmlError with Amazon ML's explanation when it failed.
 
-        False, with a warning, when the service cannot answer now (connection error, throttling, 5xx).
+        False (with a warning) while the service cannot answer: connection error, throttling or 5xx.
         """
-        try:
+
+        def check() -> bool:
             entity = self.get(kind, entity_id)
+            self.check_not_failed(kind, entity)
+            self.log.info("%s is %s", kind.describe(entity_id), entity["Status"])
+            return entity["Status"] == "COMPLETED"
+
+        return self.check_when_available(kind.describe(entity_id), check)
+
+    def check_when_available(self, subject: str, check: Callable[[], bool]) -> bool:
+        """`check()`, or False with a warning when the service cannot answer now (so a poll tries again)."""
+        try:
+            return check()
         except Exception as error:
             if not is_transient(error):
                 raise
-            self.log.warning(
-                "Cannot check %s now (%s); checking again later", kind.describe(entity_id), error
-            )
+            self.log.warning("Cannot check %s now (%s); checking again later", subject, error)
             return False
-        self.check_not_failed(kind, entity)
-        self.log.info("%s is %s", kind.describe(entity_id), entity["Status"])
-        return entity["Status"] == "COMPLETED"
 
     def describe(self, kind: EntityKind, **filters: Any) -> Iterator[dict[str, Any]]:
         """Yield the entities Describe<Kinds> finds for the filters, across all pages."""

@@ -624,7 +624,10 @@ class AmlRealtimeEndpointOperator(AmlWaitingOperator):
         raise NotImplementedError
 
     def is_done(self, entity_id: str) -> bool:
-        return self.hook.endpoint_status(entity_id) == self.target_status
+        return self.hook.check_when_available(
+            f"the endpoint of Amazon ML model {entity_id}",
+            lambda: self.hook.endpoint_status(entity_id) == self.target_status,
+        )
 
     def wait(self, entity_id: str) -> None:
         self.hook.wait_for_endpoint(
@@ -668,7 +671,10 @@ class AmlDeleteRealtimeEndpointOperator(AmlRealtimeEndpointOperator):
 
     def is_done(self, entity_id: str) -> bool:
         """Gone is gone, even when the model itself has failed or was deleted."""
-        return self.hook.endpoint_info(entity_id).get("EndpointStatus", "NONE") == "NONE"
+        return self.hook.check_when_available(
+            f"the endpoint of Amazon ML model {entity_id}",
+            lambda: self.hook.endpoint_info(entity_id).get("EndpointStatus", "NONE") == "NONE",
+        )
 
 
 class AmlPredictOperator(AmlBaseOperator):
