@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -16,12 +15,20 @@ from airflow.providers.common.compat.sdk import AirflowException
 from botocore.exceptions import ClientError
 
 from aml_provider.hooks.inputs import differences
+from aml_provider.hooks.kinds import (
+    BATCH_PREDICTION,
+    DATA_SOURCE,
+    EVALUATION,
+    FAILED_STATES,
+    ML_MODEL,
+    EntityKind,
+    failure_message,
+)
 from aml_provider.hooks.waiting import PatientWaiter, is_transient
 from aml_provider.utils.ids import MAX_ATTEMPTS, attempt_ids
 
 if TYPE_CHECKING:
     from mypy_boto3_machinelearning import MachineLearningClient
-    from mypy_boto3_machinelearning.literals import TaggableResourceTypeType
     from mypy_boto3_machinelearning.type_defs import TagTypeDef
 
 WAITERS_PATH = Path(__file__).parents[1] / "waiters" / "machinelearning.json"
@@ -29,75 +36,12 @@ AWS_DOMAINS = (".amazonaws.com", ".amazonaws.com.cn", ".api.aws")
 ENDPOINT_WAITER = "realtime_endpoint_ready"
 #: The waiter for each EndpointStatus an endpoint operation waits for (mounted, removed).
 ENDPOINT_WAITERS = {"READY": ENDPOINT_WAITER, "NONE": "realtime_endpoint_deleted"}
-FAILED_STATES = ("FAILED", "DELETED")
 #: Evaluation metric names and whether a larger value is better.
 METRICS = {"BinaryAUC": True, "MulticlassAvgFScore": True, "RegressionRMSE": False}
 
 
 class AmlError(AirflowException):
     """An Amazon ML entity failed, or a request cannot be carried out as asked."""
-
-
-@dataclass(frozen=True)
-class EntityKind:
-    """How one kind of Amazon ML entity is named in the API, in boto3 and in this provider."""
-
-    name: (
-        TaggableResourceTypeType  # ResourceType in the API: DataSource, MLModel, Evaluation, BatchPrediction
-    )
-    label: str  # for messages
-    prefix: str  # of generated IDs
-    snake: str  # boto3 method stem: get_<snake>, delete_<snake>, update_<snake>
-
-    @property
-    def id_key(self) -> str:
-        return f"{self.name}Id"
-
-    @property
-    def name_key(self) -> str:
-        return f"{self.name}Name"
-
-    @property
-    def id_param(self) -> str:
-        """Name of the ID argument of this provider's operators, sensors and triggers."""
-        return f"{self.snake}_id"
-
-    @property
-    def waiter(self) -> str:
-        return f"{self.snake}_completed"
-
-    def describe(self, entity_id: str) -> str:
-        """How messages name one entity: ``Amazon ML data source ds-1``."""
-        return f"Amazon ML {self.label} {entity_id}"
-
-
-DATA_SOURCE = EntityKind("DataSource", "data source", "ds", "data_source")
-ML_MODEL = EntityKind("MLModel", "model", "ml", "ml_model")
-EVALUATION = EntityKind("Evaluation", "evaluation", "ev", "evaluation")
-BATCH_PREDICTION = EntityKind("BatchPrediction", "batch prediction", "bp", "batch_prediction")
-KINDS: dict[str, EntityKind] = {
-    kind.name: kind for kind in (DATA_SOURCE, ML_MODEL, EVALUATION, BATCH_PREDICTION)
-}
-
-
-def entity_kind(name: str | EntityKind) -> EntityKind:
-    """Look up an entity kind by its API ResourceType name."""
-    if isinstance(name, EntityKind):
-        return name
-    try:
-        return KINDS[name]
-    except KeyError:
-        raise ValueError(f"resource_type must be one of {', '.join(KINDS)}, not {name!r}") from None
-
-
-def failure_message(kind: EntityKind, entity: Mapping[str, Any]) -> str:
-    """Explain why an entity ended FAILED or DELETED, with Amazon ML's Message and LogUri."""
-    reason = entity.get("Message") or (
-        "it was deleted" if entity.get("Status") == "DELETED" else "no message"
-    )
-    log_uri = entity.get("LogUri")
-    where = f" (log: {log_uri})" if log_uri else ""
-    return f"{kind.describe(entity.get(kind.id_key, '?'))} ended {entity.get('Status')}: {reason}{where}"
 
 
 def _without_none(request: Mapping[str, Any]) -> dict[str, Any]:

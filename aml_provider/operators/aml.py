@@ -18,7 +18,7 @@ from airflow.providers.amazon.aws.utils import validate_execute_complete_event
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from airflow.providers.common.compat.sdk import BaseHook, conf
 
-from aml_provider.hooks.aml import (
+from aml_provider.hooks import (
     BATCH_PREDICTION,
     DATA_SOURCE,
     EVALUATION,
