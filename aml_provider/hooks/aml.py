@@ -148,7 +148,8 @@ class AmlHook(AwsBaseHook):
         if entity.get("Status") in FAILED_STATES:
             raise AmlError(failure_message(kind, entity))
 
-    # Creating (every create first looks for an entity with the same ID, so retries reattach or recover)
+    # Creating: every create first looks for an entity with the same ID, so retries reattach; past a
+    # FAILED or DELETED one it moves on to <id>-a2, <id>-a3, ... Each returns the ID of the live entity.
 
     def create_data_source_from_s3(
         self,

@@ -44,6 +44,12 @@ def _document(value: Any) -> Any:
     return value
 
 
+def _shown(value: Any, limit: int = 200) -> str:
+    """The value as messages show it: its repr, cut short when long (schemas, recipes)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
+
+
 def _sql(value: Any) -> Any:
     return " ".join(_text(value).split()).rstrip(";")
 
@@ -70,7 +76,7 @@ class Input:
             return None
         if self.same(asked, found):
             return None
-        return f"{self.request}: existing {found!r}, asked for {asked!r}"
+        return f"{self.request}: existing {_shown(found)}, asked for {_shown(asked)}"
 
     def same(self, asked: Any, found: Any) -> bool:
         return bool(self.normal(asked) == self.normal(found))
@@ -93,7 +99,7 @@ class Parameters(Input):
         asked = jmespath.search(self.request, request) or {}
         found = jmespath.search(self.entity, entity) or {}
         differing = [
-            f"{self.request}.{key}: existing {found.get(key)!r}, asked for {value!r}"
+            f"{self.request}.{key}: existing {_shown(found.get(key))}, asked for {_shown(value)}"
             for key, value in asked.items()
             if _text(found.get(key)) != _text(value)
         ]
