@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Iterator
@@ -11,9 +12,9 @@ from typing import Any
 import pytest
 from airflow.providers.common.compat.sdk import AirflowException
 
-from aml_provider.hooks import DATA_SOURCE, AmlError, AmlHook
+from aml_provider.hooks import DATA_SOURCE, ML_MODEL, AmlError, AmlHook
 from aml_provider.sensors import AmlDataSourceCompletedSensor
-from aml_provider.triggers import AmlDataSourceCompletedTrigger
+from aml_provider.triggers import AmlDataSourceCompletedTrigger, AmlRealtimeEndpointReadyTrigger
 from tests.airflow.data import SCHEMA
 from tests.airflow.outages import FlakyProxy, RestartableService, connection
 from tests.airflow.runner import DagRunner
@@ -170,3 +171,30 @@ def test_a_sensor_pokes_on_through_errors_worth_retrying(
     dag_run = dag_runner.run(dag)
     assert dag_runner.states(dag_run) == {"sense": "success"}, dag_runner.failure_text()
     assert flaky.answered == ["InternalServerException"] * 2
+
+
+def test_a_deferred_wait_resumes_after_a_triggerer_restart(aws_connection: str, training_csv: str) -> None:
+    """The triggerer dies mid-wait; a new one rebuilds the trigger from its stored row and finishes it."""
+    from airflow.models.trigger import Trigger
+
+    hook = AmlHook()
+    data_source_id = completed_data_source(aws_connection, training_csv)
+    ml_model_id = hook.create_ml_model(
+        unique_id("ml"), ml_model_type="BINARY", training_data_source_id=data_source_id
+    )
+    hook.wait_for_completion(ML_MODEL, ml_model_id, waiter_delay=0.2, waiter_max_attempts=300)
+    stored = Trigger.from_object(
+        AmlRealtimeEndpointReadyTrigger(ml_model_id=ml_model_id, waiter_delay=0.2, waiter_max_attempts=100)
+    )
+
+    async def killed_after(seconds: float) -> None:
+        trigger = AmlRealtimeEndpointReadyTrigger(**stored.kwargs)
+        with pytest.raises(TimeoutError):  # no endpoint yet: still waiting when the triggerer dies
+            await asyncio.wait_for(anext(aiter(trigger.run())), seconds)
+
+    asyncio.run(killed_after(1))
+    hook.create_realtime_endpoint(ml_model_id)
+    assert first_event(AmlRealtimeEndpointReadyTrigger(**stored.kwargs)) == {
+        "status": "success",
+        "ml_model_id": ml_model_id,
+    }
