@@ -158,7 +158,9 @@ def _recipe_text(ctx: JobContext, reader: DataSourceReader) -> str:
         return str(inline)
     if uri and not inline:
         return ctx.s3.read_text(uri)
-    ctx.log("recipe: none given, using the default recipe built from the training statistics")
+    ctx.log(
+        "recipe: none given (or both empty), using the suggested recipe built from the training statistics"
+    )
     return default_recipe(reader.schema, reader.statistics)
 
 
