@@ -1,0 +1,158 @@
+"""Linear models fitted to convergence: the L2-regularised loss over all cached rows, minimised by L-BFGS.
+
+Each iteration is one pass over the cached rows (from memory, or streamed from disk). The loss is the same
+as SGD's (logistic, softmax cross-entropy or squared) on standardised features and targets, plus
+`l2 / 2 * |w|^2` with `l2` at least 1 / rows: one record's worth of a unit Gaussian prior per weight, which is
+scikit-learn's default (C=1) for logistic regression. REGRESSION, whose squared loss has no such natural
+scale, tries a few multiples of that amount on 90 % of the rows, keeps the one with the lowest loss on the
+other 10 % (as ridge regression's cross-validation does) and refits on all rows. A model so fitted is the
+unique optimum of its objective: it does not depend on learning rates, passes or row order, and its
+held-out loss cannot rise with more passes the way over-long SGD does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from scipy.optimize import minimize
+
+from aml_provider.local.learners.cache import FeatureCache
+from aml_provider.local.learners.parameters import TrainingParameters
+from aml_provider.local.learners.sgd import (
+    LOSS_NAMES,
+    LOSSES,
+    REGRESSION,
+    LinearModel,
+    Loss,
+    Scaling,
+    initial_intercept,
+    train_sgd,
+)
+
+#: L-BFGS stops after this many passes even if not converged (it converges in tens to a few hundred).
+MAX_ITERATIONS = 500
+#: Larger training sets (and L1-regularised models) are trained by SGD, a bounded number of passes.
+FULL_BATCH_MAX_ROWS = 2_000_000
+#: Rows per block while a pass accumulates the loss and gradient.
+BLOCK_ROWS = 65_536
+#: Converged once a pass improves the objective by less than this fraction (scipy's ftol).
+RELATIVE_TOLERANCE = 1e-8
+#: REGRESSION tries these multiples of the L2 amount (up to this many rows; above, the amount matters little).
+L2_FACTORS = (1.0, 4.0, 16.0, 64.0, 256.0)
+SELECTION_MAX_ROWS = 200_000
+#: Every this-many-th row is held out while choosing the L2 amount.
+HOLD_OUT_EVERY = 10
+
+
+def train_linear(
+    cache: FeatureCache,
+    model_type: str,
+    params: TrainingParameters,
+    n_classes: int = 2,
+    log: Callable[[str], None] = lambda line: None,
+) -> LinearModel:
+    """The linear model of the cached rows: fitted to convergence by L-BFGS, or by SGD (L1, or many rows)."""
+    if params.l1 == 0 and cache.rows <= FULL_BATCH_MAX_ROWS:
+        return train_lbfgs(cache, model_type, params, n_classes, log)
+    return train_sgd(cache, model_type, params, n_classes, log)
+
+
+def l2_amount(params: TrainingParameters, rows: int) -> float:
+    """The smallest L2 amount used: the requested one, but at least one record's worth (1 / rows)."""
+    return max(params.l2, 1.0 / max(rows, 1))
+
+
+def train_lbfgs(
+    cache: FeatureCache,
+    model_type: str,
+    params: TrainingParameters,
+    n_classes: int = 2,
+    log: Callable[[str], None] = lambda line: None,
+) -> LinearModel:
+    """Fit a linear model of `model_type` to the cached rows by minimising its L2-regularised mean loss."""
+    objective = _Objective(cache, LOSSES[model_type], Scaling.of(cache, model_type), model_type, n_classes)
+    start = np.concatenate([np.zeros(objective.n_weights), initial_intercept(cache, model_type, objective.k)])
+    l2 = l2_amount(params, cache.rows)
+    if model_type == REGRESSION and HOLD_OUT_EVERY * 2 <= cache.rows <= SELECTION_MAX_ROWS:
+        l2 = _chosen_l2(objective, start, l2, log)
+    log(f"learner: L-BFGS on all {cache.rows} training records, l2={l2:.6g}")
+    theta, converged = objective.minimise(start, l2, "all", log)
+    log(
+        f"best learner: L-BFGS pass={objective.passes} converged={converged} "
+        f"training-{LOSS_NAMES[model_type]}+l2={objective.latest:.8g}"
+    )
+    return objective.model(theta, l2)
+
+
+def _chosen_l2(
+    objective: _Objective, start: np.ndarray, smallest: float, log: Callable[[str], None]
+) -> float:
+    """The multiple of `smallest` whose model, fitted on 90 % of the rows, has the lowest loss on the rest."""
+    held_out = []
+    for factor in L2_FACTORS:
+        theta, _ = objective.minimise(start, smallest * factor, "train", lambda line: None)
+        held_out.append(objective.evaluate(theta, 0.0, "held-out")[0])
+        start = theta
+        log(f"l2={smallest * factor:.6g} held-out-{LOSS_NAMES[objective.model_type]}={held_out[-1]:.8g}")
+    return smallest * L2_FACTORS[int(np.argmin(held_out))]
+
+
+class _Objective:
+    """The mean loss plus the L2 penalty over all rows, the training 90 % or the held-out 10 % of them."""
+
+    def __init__(
+        self, cache: FeatureCache, loss: Loss, scaling: Scaling, model_type: str, n_classes: int
+    ) -> None:
+        self.cache, self.loss, self.scaling, self.model_type = cache, loss, scaling, model_type
+        self.k = loss.outputs(n_classes)
+        self.n_weights = cache.n_features * self.k
+        self.passes, self.latest = 0, float("nan")
+
+    def evaluate(self, theta: np.ndarray, l2: float, part: str) -> tuple[float, np.ndarray]:
+        """The objective over `part` of the rows and its gradient: one pass."""
+        self.passes += 1
+        weights, intercept = theta[: self.n_weights].reshape(-1, self.k), theta[self.n_weights :]
+        total, rows, grad_w, grad_b = 0.0, 0, np.zeros_like(weights), np.zeros(self.k)
+        offset = 0
+        for features, target in self.cache.batches(BLOCK_ROWS):
+            if part != "all":
+                held = np.arange(offset, offset + len(target)) % HOLD_OUT_EVERY == HOLD_OUT_EVERY - 1
+                offset += len(target)
+                keep = held if part == "held-out" else ~held
+                features, target = features[keep], target[keep]
+            y = (target - self.scaling.y_mean) / self.scaling.y_std
+            z = self.scaling.outputs(features, weights, intercept)
+            value, grad_z = self.loss.total_and_gradient(z, y)
+            total, rows = total + value, rows + len(y)
+            grad_w += self.scaling.gradient(features, grad_z)
+            grad_b += grad_z.sum(axis=0)
+        rows = max(rows, 1)
+        self.latest = total / rows + 0.5 * l2 * float(np.vdot(weights, weights))
+        return self.latest, np.concatenate([(grad_w / rows + l2 * weights).ravel(), grad_b / rows])
+
+    def minimise(
+        self, start: np.ndarray, l2: float, part: str, log: Callable[[str], None]
+    ) -> tuple[np.ndarray, bool]:
+        """The minimum of the objective over `part` (logging each pass) and whether L-BFGS converged."""
+        result = minimize(
+            self.evaluate,
+            start,
+            args=(l2, part),
+            jac=True,
+            method="L-BFGS-B",
+            callback=lambda _: log(
+                f"pass={self.passes} training-records={self.cache.rows} objective={self.latest:.8g}"
+            ),
+            options={
+                "maxiter": MAX_ITERATIONS,
+                "maxfun": 2 * MAX_ITERATIONS,
+                "ftol": RELATIVE_TOLERANCE,
+                "gtol": 1e-8,
+            },
+        )
+        return result.x, bool(result.success)
+
+    def model(self, theta: np.ndarray, l2: float) -> LinearModel:
+        weights = np.ascontiguousarray(theta[: self.n_weights].reshape(-1, self.k))
+        return self.scaling.model(self.model_type, weights, theta[self.n_weights :], self.passes)
