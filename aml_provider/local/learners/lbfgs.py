@@ -4,8 +4,8 @@ Each iteration is one pass over the cached rows (from memory, or streamed from d
 as SGD's (logistic, softmax cross-entropy or squared) on standardised features and targets, plus
 `l2 / 2 * |w|^2` with `l2` at least 1 / rows: one record's worth of a unit Gaussian prior per weight, which is
 scikit-learn's default (C=1) for logistic regression. REGRESSION, whose squared loss has no such natural
-scale, tries a few multiples of that amount on 90 % of the rows, keeps the one with the lowest loss on the
-other 10 % (as ridge regression's cross-validation does) and refits on all rows. A model so fitted is the
+scale, tries a few multiples of that amount by 5-fold cross-validation (as ridge regression's does), keeps
+the one with the lowest held-out loss and refits on all rows. A model so fitted is the
 unique optimum of its objective: it does not depend on learning rates, passes or row order, and its
 held-out loss cannot rise with more passes the way over-long SGD does.
 """
@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from scipy.optimize import minimize
+from scipy.optimize import OptimizeResult, minimize
 
 from aml_provider.local.learners.cache import FeatureCache
 from aml_provider.local.learners.parameters import TrainingParameters
@@ -40,9 +40,13 @@ BLOCK_ROWS = 65_536
 RELATIVE_TOLERANCE = 1e-8
 #: REGRESSION tries these multiples of the L2 amount (up to this many rows; above, the amount matters little).
 L2_FACTORS = (1.0, 4.0, 16.0, 64.0, 256.0)
-SELECTION_MAX_ROWS = 200_000
-#: Every this-many-th row is held out while choosing the L2 amount.
-HOLD_OUT_EVERY = 10
+SELECTION_MAX_ROWS = 50_000
+#: Cross-validation folds while choosing the L2 amount: row i is held out in fold i % FOLDS.
+FOLDS = 5
+
+
+#: Which rows an objective covers: None (all), or (fold, True) that fold's rows, (fold, False) the others.
+Part = tuple[int, bool] | None
 
 
 def train_linear(
@@ -74,32 +78,35 @@ def train_lbfgs(
     objective = _Objective(cache, LOSSES[model_type], Scaling.of(cache, model_type), model_type, n_classes)
     start = np.concatenate([np.zeros(objective.n_weights), initial_intercept(cache, model_type, objective.k)])
     l2 = l2_amount(params, cache.rows)
-    if model_type == REGRESSION and HOLD_OUT_EVERY * 2 <= cache.rows <= SELECTION_MAX_ROWS:
+    if model_type == REGRESSION and FOLDS * 2 <= cache.rows <= SELECTION_MAX_ROWS:
         l2 = _chosen_l2(objective, start, l2, log)
     log(f"learner: L-BFGS on all {cache.rows} training records, l2={l2:.6g}")
-    theta, converged = objective.minimise(start, l2, "all", log)
+    before = objective.passes
+    result = objective.minimise(start, l2, None, log)
     log(
-        f"best learner: L-BFGS pass={objective.passes} converged={converged} "
-        f"training-{LOSS_NAMES[model_type]}+l2={objective.latest:.8g}"
+        f"best learner: L-BFGS passes={objective.passes - before} converged={bool(result.success)} "
+        f"training-{LOSS_NAMES[model_type]}+l2={float(result.fun):.8g}"
     )
-    return objective.model(theta, l2)
+    return objective.model(result.x)
 
 
 def _chosen_l2(
     objective: _Objective, start: np.ndarray, smallest: float, log: Callable[[str], None]
 ) -> float:
-    """The multiple of `smallest` whose model, fitted on 90 % of the rows, has the lowest loss on the rest."""
+    """The multiple of `smallest` with the lowest cross-validated loss."""
     held_out = []
     for factor in L2_FACTORS:
-        theta, _ = objective.minimise(start, smallest * factor, "train", lambda line: None)
-        held_out.append(objective.evaluate(theta, 0.0, "held-out")[0])
-        start = theta
-        log(f"l2={smallest * factor:.6g} held-out-{LOSS_NAMES[objective.model_type]}={held_out[-1]:.8g}")
+        loss = 0.0
+        for fold in range(FOLDS):
+            fitted = objective.minimise(start, smallest * factor, (fold, False), lambda line: None)
+            loss += objective.evaluate(fitted.x, 0.0, (fold, True))[0] / FOLDS
+        held_out.append(loss)
+        log(f"l2={smallest * factor:.6g} cross-validated-{LOSS_NAMES[objective.model_type]}={loss:.8g}")
     return smallest * L2_FACTORS[int(np.argmin(held_out))]
 
 
 class _Objective:
-    """The mean loss plus the L2 penalty over all rows, the training 90 % or the held-out 10 % of them."""
+    """The mean loss plus the L2 penalty over all rows, or over the rows in or out of one fold."""
 
     def __init__(
         self, cache: FeatureCache, loss: Loss, scaling: Scaling, model_type: str, n_classes: int
@@ -109,17 +116,16 @@ class _Objective:
         self.n_weights = cache.n_features * self.k
         self.passes, self.latest = 0, float("nan")
 
-    def evaluate(self, theta: np.ndarray, l2: float, part: str) -> tuple[float, np.ndarray]:
+    def evaluate(self, theta: np.ndarray, l2: float, part: Part) -> tuple[float, np.ndarray]:
         """The objective over `part` of the rows and its gradient: one pass."""
         self.passes += 1
         weights, intercept = theta[: self.n_weights].reshape(-1, self.k), theta[self.n_weights :]
         total, rows, grad_w, grad_b = 0.0, 0, np.zeros_like(weights), np.zeros(self.k)
         offset = 0
         for features, target in self.cache.batches(BLOCK_ROWS):
-            if part != "all":
-                held = np.arange(offset, offset + len(target)) % HOLD_OUT_EVERY == HOLD_OUT_EVERY - 1
+            if part is not None:
+                keep = (np.arange(offset, offset + len(target)) % FOLDS == part[0]) == part[1]
                 offset += len(target)
-                keep = held if part == "held-out" else ~held
                 features, target = features[keep], target[keep]
             y = (target - self.scaling.y_mean) / self.scaling.y_std
             z = self.scaling.outputs(features, weights, intercept)
@@ -132,17 +138,18 @@ class _Objective:
         return self.latest, np.concatenate([(grad_w / rows + l2 * weights).ravel(), grad_b / rows])
 
     def minimise(
-        self, start: np.ndarray, l2: float, part: str, log: Callable[[str], None]
-    ) -> tuple[np.ndarray, bool]:
-        """The minimum of the objective over `part` (logging each pass) and whether L-BFGS converged."""
-        result = minimize(
+        self, start: np.ndarray, l2: float, part: Part, log: Callable[[str], None]
+    ) -> OptimizeResult:
+        """L-BFGS's minimum of the objective over `part` (x, fun, success), logging each pass."""
+        first = self.passes
+        return minimize(
             self.evaluate,
             start,
             args=(l2, part),
             jac=True,
             method="L-BFGS-B",
             callback=lambda _: log(
-                f"pass={self.passes} training-records={self.cache.rows} objective={self.latest:.8g}"
+                f"pass={self.passes - first} training-records={self.cache.rows} objective={self.latest:.8g}"
             ),
             options={
                 "maxiter": MAX_ITERATIONS,
@@ -151,8 +158,7 @@ class _Objective:
                 "gtol": 1e-8,
             },
         )
-        return result.x, bool(result.success)
 
-    def model(self, theta: np.ndarray, l2: float) -> LinearModel:
+    def model(self, theta: np.ndarray) -> LinearModel:
         weights = np.ascontiguousarray(theta[: self.n_weights].reshape(-1, self.k))
         return self.scaling.model(self.model_type, weights, theta[self.n_weights :], self.passes)
