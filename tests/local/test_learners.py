@@ -28,6 +28,7 @@ from aml_provider.local.learners import (
     train_sgd,
 )
 from aml_provider.local.learners.report import threshold_effect
+from aml_provider.local.learners.sgd import Scaling
 from aml_provider.local.writers import BatchOutput, format_score, format_scores, result_header, result_lines
 from tests.helpers import unique_id
 
@@ -199,6 +200,20 @@ def test_lbfgs_streamed_from_disk_equals_in_memory(tmp_path: Path) -> None:
     streamed = train_linear(streamed_cache, "REGRESSION", parse_training_parameters(None))
     np.testing.assert_allclose(streamed.coef, in_memory.coef)
     np.testing.assert_allclose(in_memory.coef[:, 0], [1.0, -2.0, 0.5], atol=0.15)
+
+
+def test_rare_indicators_are_not_scaled_up_and_keep_small_weights(tmp_path: Path) -> None:
+    rng = np.random.default_rng(14)
+    amount = rng.normal(size=500) * 10
+    rare = np.zeros(500)
+    rare[7] = 1.0  # a word seen once
+    target = (amount + rng.normal(size=500) * 5 > 0).astype(float)
+    target[7] = 1.0
+    cache = _cache(tmp_path, np.c_[amount, rare], target)
+    scaling = Scaling.of(cache, "BINARY")
+    np.testing.assert_allclose(scaling.inv_std[:, 0], [1 / amount.std(), 1.0], rtol=1e-6)
+    model = train_linear(cache, "BINARY", parse_training_parameters(None))
+    assert 0 < model.coef[1, 0] < 1.0  # one record's worth of evidence, held back by the L2 prior
 
 
 def test_cache_grows_features_and_shuffles_every_row_once(tmp_path: Path) -> None:

@@ -5,8 +5,8 @@ as SGD's (logistic, softmax cross-entropy or squared) on standardised features a
 `l2 / 2 * |w|^2` with `l2` at least 1 / rows: one record's worth of a unit Gaussian prior per weight, which is
 scikit-learn's default (C=1) for logistic regression. REGRESSION, whose squared loss has no such natural
 scale, tries a few multiples of that amount by 5-fold cross-validation (as ridge regression's does), keeps
-the one with the lowest held-out loss and refits on all rows. A model so fitted is the
-unique optimum of its objective: it does not depend on learning rates, passes or row order, and its
+the one with the lowest held-out loss and refits on all rows. A model so fitted is the unique optimum of
+its objective: it does not depend on learning rates, passes or row order, and its
 held-out loss cannot rise with more passes the way over-long SGD does.
 """
 
@@ -93,13 +93,15 @@ def train_lbfgs(
 def _chosen_l2(
     objective: _Objective, start: np.ndarray, smallest: float, log: Callable[[str], None]
 ) -> float:
-    """The multiple of `smallest` with the lowest cross-validated loss."""
-    held_out = []
+    """The multiple of `smallest` with the lowest cross-validated loss (each fit starts from the previous
+    amount's fit of its fold)."""
+    held_out, starts = [], [start] * FOLDS
     for factor in L2_FACTORS:
         loss = 0.0
         for fold in range(FOLDS):
-            fitted = objective.minimise(start, smallest * factor, (fold, False), lambda line: None)
+            fitted = objective.minimise(starts[fold], smallest * factor, (fold, False), lambda line: None)
             loss += objective.evaluate(fitted.x, 0.0, (fold, True))[0] / FOLDS
+            starts[fold] = fitted.x
         held_out.append(loss)
         log(f"l2={smallest * factor:.6g} cross-validated-{LOSS_NAMES[objective.model_type]}={loss:.8g}")
     return smallest * L2_FACTORS[int(np.argmin(held_out))]
