@@ -401,7 +401,7 @@ def performance_rows(results: dict[str, Any], predict: dict[str, float]) -> list
         )
         rows.append(
             (
-                f"{model_type} whole training job (read, features, cache, SGD, save)",
+                f"{model_type} whole training job (read, features, cache, fit, save)",
                 f"{r['job_seconds']:.1f} s = {r['job_seconds'] / r['reference_seconds']:.2f}x",
                 "info",
                 True,
