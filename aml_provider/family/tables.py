@@ -165,10 +165,10 @@ def read_partition(s3: Any, name: str, uris: list[str], schema: Schema, sample_r
 
 def parse_lines(lines: list[str], names: list[str]) -> pd.DataFrame:
     """The lines that hold exactly one value per name, as str columns indexed by their position in `lines`."""
-    if not lines:
-        return pd.DataFrame({name: pd.Series(dtype=object) for name in names})
     counts = np.array([field_count(line) for line in lines])
     good = np.flatnonzero(counts == len(names))
+    if not len(good):
+        return pd.DataFrame({name: pd.Series(dtype=object) for name in names})
     text = "\n".join(lines[i] for i in good)
     frame = pd.read_csv(
         io.StringIO(text + "\n"),

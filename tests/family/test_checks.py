@@ -123,3 +123,10 @@ def test_a_missing_partition_is_named_in_the_error(s3: Any, bucket: str) -> None
         run_checks(s3, **arguments | {"fresh_uri": f"s3://{bucket}/ds=2026-12-05/"})
     with pytest.raises(FamilyDataError, match=f"s3://{bucket}/nothing.csv does not exist"):
         run_checks(s3, **arguments | {"training_uris": [f"s3://{bucket}/nothing.csv"]})
+
+
+def test_a_dropped_column_fails_the_schema_check_although_no_line_parses(s3: Any, bucket: str) -> None:
+    fresh = generate("BINARY", 300, seed=9).drop(columns=["x2"])
+    checks = by_name(run_checks(s3, **partitions(s3, bucket, fresh)))
+    assert checks["schema"].status == "fail"
+    assert "x2" in checks["schema"].message
