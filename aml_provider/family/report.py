@@ -84,18 +84,17 @@ def _finite(value: Any) -> Any:
 
 def render_html(report: dict[str, Any]) -> str:
     """A self-contained HTML page of the report (inline CSS and SVG; every string escaped)."""
-    run, evidence, decision = report.get("run", {}), report["evidence"], report["decision"]
+    run, evidence, decision = report.get("run", {}), report.get("evidence"), report["decision"]
     title = f"{run.get('family', 'model family')} {run.get('logical_date', '')}".strip()
     sections = [
         f"<h1>Retraining decision: {escape(title)}</h1>",
         f'<p class="muted">run {escape(str(run.get("run_id", "")))} · report {escape(str(report.get("created", "")))}</p>',
         _banner(decision),
-        "<h2>Models</h2>",
-        _models(evidence),
-        "<h2>Gates</h2>",
-        _gates(decision),
-        "<h2>Curves</h2>",
-        _curves(evidence),
+        *(
+            _compared(evidence, decision)
+            if evidence
+            else ['<p class="muted">No model was compared in this run.</p>']
+        ),
         "<h2>Data checks</h2>",
         _checks(report.get("checks", [])),
         *_check_details(report.get("checks", [])),
@@ -107,6 +106,18 @@ def render_html(report: dict[str, Any]) -> str:
         f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
         f"<style>{CSS}</style></head><body>\n{body}\n</body></html>\n"
     )
+
+
+def _compared(evidence: dict[str, Any], decision: dict[str, Any]) -> list[str]:
+    """The sections of a run that compared models: models, gates, curves."""
+    return [
+        "<h2>Models</h2>",
+        _models(evidence),
+        "<h2>Gates</h2>",
+        _gates(decision),
+        "<h2>Curves</h2>",
+        _curves(evidence),
+    ]
 
 
 def fmt(value: Any) -> str:

@@ -107,3 +107,17 @@ def test_chromium_renders_the_page(report: dict[str, Any], tmp_path: Path) -> No
         [*command[:-1], "--window-size=1100,1600", command[-1]], check=True, capture_output=True, timeout=120
     )
     assert shot.stat().st_size > 20_000
+
+
+def test_a_run_that_compared_no_model_is_reported_too() -> None:
+    page = render_html(
+        {
+            "version": 1,
+            "run": {"family": "churn", "logical_date": "2026-05-02"},
+            "evidence": None,
+            "checks": [],
+            "decision": {"action": "skip", "reason": "no new data since ds=2026-05-01", "gates": []},
+        }
+    )
+    assert "No model was compared" in page
+    assert "no new data since ds=2026-05-01" in page
