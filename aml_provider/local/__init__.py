@@ -2,19 +2,35 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import tempfile
+import urllib.error
+import urllib.request
 from contextlib import ExitStack
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import boto3
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 
 from aml_provider.local.config import ServiceConfig
+from aml_provider.local.faults import FaultPlan
 
-__all__ = ["LocalAml", "ServiceConfig"]
+__all__ = ["AdminCallError", "FaultPlan", "LocalAml", "ServiceConfig"]
+
+
+class AdminCallError(Exception):
+    """The service refused an admin call: `code` is the error's type, as in an API error."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
 
 
 class LocalAml:
@@ -114,6 +130,36 @@ class LocalAml:
                 },
             },
         }
+
+    def set_faults(self, plan: dict[str, Any] | FaultPlan) -> dict[str, Any]:
+        """Put a fault plan in force (`{}` turns faults off) through the signed admin call; answers it."""
+        document = plan.to_json() if isinstance(plan, FaultPlan) else plan
+        return self.admin("PutFaultPlan", document)
+
+    def faults(self) -> dict[str, Any]:
+        """The fault plan in force."""
+        return self.admin("GetFaultPlan")
+
+    def admin(self, call: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Send the admin call `AmlLocal.<call>`, signed with this service's key pair like any API call."""
+        data = json.dumps(body or {}).encode()
+        request = AWSRequest(
+            method="POST",
+            url=f"{self.endpoint_url}/",
+            data=data,
+            headers={"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": f"AmlLocal.{call}"},
+        )
+        credentials = Credentials(self.access_key_id, self.secret_access_key)
+        SigV4Auth(credentials, "machinelearning", self.region_name).add_auth(request)
+        prepared = request.prepare()
+        sent = urllib.request.Request(prepared.url, data, dict(prepared.headers), method="POST")
+        try:
+            with urllib.request.urlopen(sent, timeout=30) as response:
+                answer: dict[str, Any] = json.loads(response.read())
+                return answer
+        except urllib.error.HTTPError as refused:
+            error = json.loads(refused.read() or b"{}")
+            raise AdminCallError(error.get("__type", str(refused.code)), error.get("message", "")) from None
 
     def client(self, service: str = "machinelearning") -> Any:
         """A boto3 client for `service` ("machinelearning" or "s3") configured for this service."""

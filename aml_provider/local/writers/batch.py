@@ -7,7 +7,7 @@ import json
 import posixpath
 import shutil
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -108,8 +108,13 @@ class BatchOutput:
             handle.write("\n".join(lines))
             handle.write("\n")
 
-    def publish(self, sources: list[S3Object]) -> dict[str, str]:
-        """Upload every result file, then the manifest; on any failure remove what was uploaded and re-raise."""
+    def publish(
+        self, sources: list[S3Object], after_first_upload: Callable[[], None] = lambda: None
+    ) -> dict[str, str]:
+        """Upload every result file, then the manifest; on any failure remove what was uploaded and re-raise.
+
+        `after_first_upload` is called once the first result file is in S3 (a fault-injection point).
+        """
         manifest = self.result_uris(sources)
         for source in sources:
             self._handle(source)
@@ -121,6 +126,8 @@ class BatchOutput:
                 uri = manifest[source.uri]
                 self.s3.upload(self._paths[source.uri], uri)
                 uploaded.append(uri)
+                if len(uploaded) == 1:
+                    after_first_upload()
             self.s3.put(self.manifest_uri, json.dumps(manifest).encode(), "application/json")
         except JobFailed:
             self.s3.delete(uploaded)
