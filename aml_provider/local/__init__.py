@@ -21,7 +21,7 @@ from botocore.credentials import Credentials
 from aml_provider.local.config import ServiceConfig
 from aml_provider.local.faults import FaultPlan
 
-__all__ = ["AdminCallError", "FaultPlan", "LocalAml", "ServiceConfig"]
+__all__ = ["AdminCallError", "FaultPlan", "LocalAml", "ServiceConfig", "admin_call"]
 
 
 class AdminCallError(Exception):
@@ -142,24 +142,7 @@ class LocalAml:
 
     def admin(self, call: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         """Send the admin call `AmlLocal.<call>`, signed with this service's key pair like any API call."""
-        data = json.dumps(body or {}).encode()
-        request = AWSRequest(
-            method="POST",
-            url=f"{self.endpoint_url}/",
-            data=data,
-            headers={"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": f"AmlLocal.{call}"},
-        )
-        credentials = Credentials(self.access_key_id, self.secret_access_key)
-        SigV4Auth(credentials, "machinelearning", self.region_name).add_auth(request)
-        prepared = request.prepare()
-        sent = urllib.request.Request(prepared.url, data, dict(prepared.headers), method="POST")
-        try:
-            with urllib.request.urlopen(sent, timeout=30) as response:
-                answer: dict[str, Any] = json.loads(response.read())
-                return answer
-        except urllib.error.HTTPError as refused:
-            error = json.loads(refused.read() or b"{}")
-            raise AdminCallError(error.get("__type", str(refused.code)), error.get("message", "")) from None
+        return admin_call(self.endpoint_url, self.access_key_id, self.secret_access_key, call, body)
 
     def client(self, service: str = "machinelearning") -> Any:
         """A boto3 client for `service` ("machinelearning" or "s3") configured for this service."""
@@ -171,6 +154,37 @@ class LocalAml:
             aws_access_key_id=self.access_key_id,
             aws_secret_access_key=self.secret_access_key,
         )
+
+
+def admin_call(
+    endpoint_url: str,
+    access_key_id: str,
+    secret_access_key: str,
+    call: str,
+    body: dict[str, Any] | None = None,
+    region_name: str = LocalAml.region_name,
+) -> dict[str, Any]:
+    """Send the admin call `AmlLocal.<call>` to the service at `endpoint_url`, SigV4-signed with the key pair.
+
+    Raises AdminCallError when the service refuses it (bad signature, bad fault plan).
+    """
+    data = json.dumps(body or {}).encode()
+    request = AWSRequest(
+        method="POST",
+        url=f"{endpoint_url.rstrip('/')}/",
+        data=data,
+        headers={"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": f"AmlLocal.{call}"},
+    )
+    SigV4Auth(Credentials(access_key_id, secret_access_key), "machinelearning", region_name).add_auth(request)
+    prepared = request.prepare()
+    sent = urllib.request.Request(prepared.url, data, dict(prepared.headers), method="POST")
+    try:
+        with urllib.request.urlopen(sent, timeout=30) as response:
+            answer: dict[str, Any] = json.loads(response.read())
+            return answer
+    except urllib.error.HTTPError as refused:
+        error = json.loads(refused.read() or b"{}")
+        raise AdminCallError(error.get("__type", str(refused.code)), error.get("message", "")) from None
 
 
 def _quiet_logger(name: str) -> None:

@@ -52,7 +52,7 @@ def s3_problem(config: ServiceConfig) -> str | None:
     except ClientError:
         return None  # S3 answered (e.g. AccessDenied): it is reachable
     except BotoCoreError as error:
-        return f"S3 at {config.s3_endpoint_url or 'AWS'} is not reachable: {error}"
+        return f"S3 at {config.s3_endpoint_url or 'AWS'} cannot be reached: {error}"
     return None
 
 
