@@ -293,15 +293,19 @@ def test_json_logs_carry_the_request_id_the_client_sees(
     with pytest.raises(ClientError) as refused:
         ml.get_ml_model(MLModelId="no-such-model")
     refused_id = refused.value.response["ResponseMetadata"]["RequestId"]
+    service.set_faults({"delayJobs": [{"kind": "MLModel", "seconds": 1}]})
     service.terminate()
 
     lines = [json.loads(line) for line in service.stderr.splitlines()]  # every line is a JSON object
-    by_request = {line["request_id"]: line for line in lines if "request_id" in line}
+    requests = [line for line in lines if line["logger"] == "aml_provider.local.requests"]
+    by_request = {line["request_id"]: line for line in requests}
     assert by_request[answered]["operation"] == "DescribeMLModels"
     assert by_request[answered]["status"] == 200
     assert by_request[refused_id]["error"] == "ResourceNotFoundException"
     assert by_request[refused_id]["status"] == 404
     assert {"time", "level", "logger", "message", "duration_ms"} <= set(by_request[refused_id])
+    plan_line = next(line for line in lines if line["message"].startswith("Fault plan in force"))
+    assert by_request[plan_line["request_id"]]["operation"] == "PutFaultPlan"  # lines inside a request
 
 
 def test_a_wrong_fault_plan_in_the_environment_stops_the_start(tmp_path: Path) -> None:

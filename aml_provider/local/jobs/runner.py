@@ -283,6 +283,9 @@ class JobRunner:
             self.log(kind, entity_id, f"{kind} {entity_id}: FAILED: {outcome['Message']}")
         else:
             self.log(kind, entity_id, f"{kind} {entity_id}: COMPLETED")
+        if stored is not None:
+            extra = {"kind": kind, "entity_id": entity_id, "status": outcome["Status"]}
+            logger.info("%s %s: %s", kind, entity_id, outcome["Status"], extra=extra)
 
 
 def _failure(message: str) -> dict[str, Any]:
