@@ -15,7 +15,7 @@ import sys
 import threading
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -110,17 +110,15 @@ class InjectedError:
     message: str
 
 
-@dataclass
 class Faults:
     """The plan in force and its counters, shared by the protocol and the job runner (thread-safe)."""
 
-    plan: FaultPlan = field(default_factory=FaultPlan)
-    _jobs_started: Counter[str] = field(default_factory=Counter)
-    _errors_left: list[int] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def __post_init__(self) -> None:
-        self.set_plan(self.plan)
+    def __init__(self, plan: FaultPlan | None = None) -> None:
+        self._lock = threading.Lock()
+        self._jobs_started: Counter[str] = Counter()
+        self._errors_left: list[int] = []
+        self.plan = FaultPlan()
+        self.set_plan(plan or FaultPlan())
 
     def set_plan(self, plan: FaultPlan) -> None:
         """Put `plan` in force; job counts and error budgets start again from zero."""
@@ -130,16 +128,19 @@ class Faults:
             self._errors_left = [fault.times for fault in plan.errors]
         if plan:
             logger.warning("Fault plan in force: %s", plan.to_json())
+        else:
+            logger.info("No fault plan in force")
 
     def job_started(self, kind: str) -> JobOrders:
         """Count a job of `kind` as started; answer whether to fail it and how long to delay it."""
         with self._lock:
-            if not (self.plan.fail_jobs or self.plan.delay_jobs):
+            plan = self.plan
+            if not (plan.fail_jobs or plan.delay_jobs):
                 return JobOrders()
             self._jobs_started[kind] += 1
             count = self._jobs_started[kind]
-        failure = next((f for f in self.plan.fail_jobs if f.matches(kind, count)), None)
-        delay = sum(f.seconds for f in self.plan.delay_jobs if f.matches(kind, count))
+        failure = next((f for f in plan.fail_jobs if f.matches(kind, count)), None)
+        delay = sum(f.seconds for f in plan.delay_jobs if f.matches(kind, count))
         message = f"Injected fault: {kind} job {count} fails as the fault plan asks." if failure else None
         return JobOrders(message, delay)
 
