@@ -241,6 +241,16 @@ def test_planned_exits_end_the_process_where_the_plan_says(
     )
     assert first.wait() == EXIT_STATUS
     assert "Injected fault: exiting at batch:after-first-file" in first.stderr
+    s3 = boto3.session.Session().client(
+        "s3", endpoint_url=s3_url, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y"
+    )
+
+    def outputs() -> list[str]:
+        return [
+            item["Key"] for item in s3.list_objects_v2(Bucket="process", Prefix="exits/").get("Contents", [])
+        ]
+
+    assert [key.rsplit("/", 2)[-2] for key in outputs()] == ["result"]  # a result file, no manifest
 
     second = Service(tmp_path, s3_url)
     services.append(second)
@@ -248,12 +258,8 @@ def test_planned_exits_end_the_process_where_the_plan_says(
     cut_off = ml.get_batch_prediction(BatchPredictionId=batch_id)
     assert cut_off["Status"] == "FAILED"
     assert "stopped while this job was in progress" in cut_off["Message"]
-    s3 = boto3.session.Session().client(
-        "s3", endpoint_url=s3_url, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y"
-    )
-    keys = [item["Key"] for item in s3.list_objects_v2(Bucket="process", Prefix="exits/").get("Contents", [])]
-    assert keys  # a result file was uploaded ...
-    assert not [key for key in keys if key.endswith(".manifest")]  # ... but no manifest
+    assert outputs() == []  # the next start removed what the cut-off upload left
+    assert "left by the interrupted upload" in log_text(cut_off)
     second.set_faults({"exits": ["job:MLModel:start"]})
     other_model = unique_id("ml")
     with contextlib.suppress(BotoCoreError):  # the job may start before the answer
@@ -266,21 +272,33 @@ def test_planned_exits_end_the_process_where_the_plan_says(
     services.append(third)
     ml = third.client(NO_RETRIES)
     assert "stopped while this job was in progress" in ml.get_ml_model(MLModelId=other_model)["Message"]
-    third.set_faults({"exits": ["request:CreateEvaluation"]})
+    third.set_faults({"exits": ["job:DataSource:before-finish"]})
+    other_source = create_data_source(ml)
+    assert third.wait() == EXIT_STATUS
+    assert "Injected fault: exiting at job:DataSource:before-finish" in third.stderr
+
+    fourth = Service(tmp_path, s3_url)
+    services.append(fourth)
+    ml = fourth.client(NO_RETRIES)
+    lost = ml.get_data_source(DataSourceId=other_source)
+    assert lost["Status"] == "FAILED"
+    assert "stopped while this job was in progress" in lost["Message"]
+    assert "job started" in log_text(lost)  # its work had run; its result was never stored
+    fourth.set_faults({"exits": ["request:CreateEvaluation"]})
     evaluation_id = unique_id("ev")
     with pytest.raises(BotoCoreError):  # the connection closes unanswered
         ml.create_evaluation(
             EvaluationId=evaluation_id, MLModelId=model_id, EvaluationDataSourceId=data_source_id
         )
-    assert third.wait() == EXIT_STATUS
+    assert fourth.wait() == EXIT_STATUS
 
-    fourth = Service(tmp_path, s3_url)
-    services.append(fourth)
-    assert fourth.faults() == OFF  # a plan set at run time ends with the process
+    fifth = Service(tmp_path, s3_url)
+    services.append(fifth)
+    assert fifth.faults() == OFF  # a plan set at run time ends with the process
     with pytest.raises(ClientError) as missing:
-        fourth.client().get_evaluation(EvaluationId=evaluation_id)
+        fifth.client().get_evaluation(EvaluationId=evaluation_id)
     assert missing.value.response["Error"]["Code"] == "ResourceNotFoundException"
-    fourth.terminate()
+    fifth.terminate()
 
 
 def test_json_logs_carry_the_request_id_the_client_sees(

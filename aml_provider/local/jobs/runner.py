@@ -27,6 +27,7 @@ from aml_provider.local.errors import JobFailed
 from aml_provider.local.faults import Faults
 from aml_provider.local.jobs import JobContext, job_for
 from aml_provider.local.store import EntityStore, StoredEntity, now
+from aml_provider.local.writers import UPLOAD_JOURNAL, discard_interrupted_upload
 
 logger = logging.getLogger(__name__)
 
@@ -99,9 +100,24 @@ class JobRunner:
     def start(self) -> None:
         """Fail the jobs a previous process left in progress, then start scheduling."""
         for entity in self.store.with_status("INPROGRESS"):
+            if entity.kind == "BatchPrediction":
+                self._discard_interrupted_upload(entity.id)
             self._finish(entity.kind, entity.id, _failure(INTERRUPTED))
         self._scheduler.start()
         self.wake()
+
+    def _discard_interrupted_upload(self, batch_id: str) -> None:
+        """Remove the result files a batch prediction cut off while publishing left in S3."""
+        journal = self.artifacts_of("BatchPrediction", batch_id) / UPLOAD_JOURNAL
+        try:
+            removed = discard_interrupted_upload(self._s3_store(), journal)
+        except Exception as error:
+            removed = []
+            self.log(
+                "BatchPrediction", batch_id, f"Could not remove what the interrupted upload left: {error}"
+            )
+        for uri in removed:
+            self.log("BatchPrediction", batch_id, f"removed {uri}, left by the interrupted upload")
 
     def stop(self) -> None:
         """Start no more jobs; wait up to `shutdown_timeout` for running ones, then put the rest back to PENDING.
@@ -252,14 +268,12 @@ class JobRunner:
             raise JobFailed(f"{kind} {entity_id} no longer exists.")
         artifacts = self.artifacts_of(kind, entity_id)
         artifacts.mkdir(parents=True, exist_ok=True)
-        if self._s3 is None:
-            self._s3 = S3Store.from_config(self.config)
         return JobContext(
             kind=kind,
             entity=self.get_entity(kind, entity_id),
             request=stored.request,
             config=self.config,
-            s3=self._s3,
+            s3=self._s3_store(),
             artifacts=artifacts,
             artifacts_of=self.artifacts_of,
             get_entity=self.get_entity,
@@ -267,6 +281,11 @@ class JobRunner:
             reach=self.faults.reach,
             secrets=dict(self._secrets.get((kind, entity_id), {})),
         )
+
+    def _s3_store(self) -> S3Store:
+        if self._s3 is None:
+            self._s3 = S3Store.from_config(self.config)
+        return self._s3
 
     def _finish(
         self, kind: str, entity_id: str, outcome: dict[str, Any], expected: str = "INPROGRESS"
