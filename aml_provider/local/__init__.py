@@ -80,6 +80,7 @@ class LocalAml:
             host, port = s3_server.get_host_and_port()
             self.s3_endpoint_url = f"http://{host}:{port}"
             resources.callback(setattr, self, "s3_endpoint_url", None)
+        _quiet_logger("aml_provider.local.requests")  # a line per request is for `aml-local serve`
         overrides = dict(self.config_overrides)
         sock = bind_socket(overrides.pop("host", "127.0.0.1"), overrides.pop("port", 0))
         host, port = sock.getsockname()[:2]

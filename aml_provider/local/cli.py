@@ -16,7 +16,7 @@ import uvicorn
 from aml_provider.local.config import ServiceConfig
 from aml_provider.local.faults import FaultPlan, FaultPlanError
 from aml_provider.local.logs import FORMATS, configure_logging
-from aml_provider.local.server import bind_socket, build_app, with_access_keys
+from aml_provider.local.server import CREDENTIALS_FILE, bind_socket, build_app, with_access_keys
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aml-local", description="Local Amazon Machine Learning service.")
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
     add_serve_command(commands)
+    add_faults_command(commands)
     return parser
 
 
@@ -108,6 +109,57 @@ def add_serve_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
         help="fault plan to inject (for tests; off by default), as JSON or @file",
     )
     serve.set_defaults(command=serve_command)
+
+
+def add_faults_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    env = os.environ.get
+    faults = commands.add_parser(
+        "faults",
+        help="show or change the fault plan of a running service",
+        description=faults_command.__doc__,
+    )
+    faults.add_argument("plan", nargs="?", metavar="JSON|@FILE|off", help="the plan to put in force")
+    faults.add_argument(
+        "--url", default=env("AML_LOCAL_PUBLIC_URL", "http://127.0.0.1:8086"), help="the service's URL"
+    )
+    faults.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(env("AML_LOCAL_DATA_DIR", ".aml-local")),
+        help="where the service's credentials.json is (unless a key pair is given)",
+    )
+    faults.add_argument("--access-key-id", default=env("AML_LOCAL_ACCESS_KEY_ID"), help="key to sign with")
+    faults.add_argument("--secret-access-key", default=env("AML_LOCAL_SECRET_ACCESS_KEY"), help="its secret")
+    faults.set_defaults(command=faults_command)
+
+
+def faults_command(args: argparse.Namespace) -> int:
+    """Print the fault plan in force at --url, or put PLAN in force first ("off" for none), signing the
+    admin call with the service's key pair."""
+    from aml_provider.local import AdminCallError, admin_call
+
+    key, secret = args.access_key_id, args.secret_access_key
+    if not key:
+        try:
+            pair = json.loads((args.data_dir / CREDENTIALS_FILE).read_text())
+        except OSError as err:
+            print(
+                f"aml-local: no key pair: give --access-key-id and --secret-access-key ({err})",
+                file=sys.stderr,
+            )
+            return 2
+        key, secret = pair["access_key_id"], pair["secret_access_key"]
+    try:
+        if args.plan is None:
+            plan = admin_call(args.url, key, secret, "GetFaultPlan")
+        else:
+            document = {} if args.plan == "off" else fault_plan(args.plan).to_json()
+            plan = admin_call(args.url, key, secret, "PutFaultPlan", document)
+    except (AdminCallError, OSError) as err:
+        print(f"aml-local: {args.url} refused or did not answer: {err}", file=sys.stderr)
+        return 1
+    print(json.dumps(plan, indent=2))
+    return 0
 
 
 def fault_plan(value: str | None) -> FaultPlan:

@@ -326,15 +326,42 @@ def test_json_logs_carry_the_request_id_the_client_sees(
     assert by_request[plan_line["request_id"]]["operation"] == "PutFaultPlan"  # lines inside a request
 
 
-def test_a_wrong_fault_plan_in_the_environment_stops_the_start(tmp_path: Path) -> None:
-    plan = json.dumps({"failJobs": [{"kind": "Model"}]})
-    result = subprocess.run(
-        [sys.executable, "-m", "aml_provider.local.cli", "serve", "--data-dir", str(tmp_path), "--port", "0"],
+def aml_local(*arguments: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "aml_provider.local.cli", *arguments],
         cwd=REPOSITORY,
-        env={**os.environ, "AML_LOCAL_FAULTS": plan},
+        env={**os.environ, **(env or {})},
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+def test_the_faults_command_changes_the_plan_of_a_running_service(
+    tmp_path: Path, s3_url: str, services: list[Service]
+) -> None:
+    service = Service(tmp_path, s3_url)
+    services.append(service)
+    where = ["--url", service.url, "--data-dir", str(tmp_path)]
+    plan = {"errors": [{"operation": "GetMLModel", "error": "ThrottlingException", "times": 2}]}
+    put = aml_local("faults", *where, json.dumps(plan))
+    assert put.returncode == 0, put.stderr
+    assert json.loads(put.stdout)["errors"] == plan["errors"]
+    assert service.faults()["errors"] == plan["errors"]
+    shown = aml_local("faults", *where)
+    assert json.loads(shown.stdout) == service.faults()
+    wrong_key = aml_local(
+        "faults", "--url", service.url, "--access-key-id", service.key, "--secret-access-key", "x"
+    )
+    assert wrong_key.returncode == 1
+    assert "InvalidSignatureException" in wrong_key.stderr
+    assert aml_local("faults", *where, "off").returncode == 0
+    assert service.faults() == OFF
+    service.terminate()
+
+
+def test_a_wrong_fault_plan_in_the_environment_stops_the_start(tmp_path: Path) -> None:
+    plan = json.dumps({"failJobs": [{"kind": "Model"}]})
+    result = aml_local("serve", "--data-dir", str(tmp_path), "--port", "0", env={"AML_LOCAL_FAULTS": plan})
     assert result.returncode != 0
     assert "failJobs[0].kind must be one of DataSource, MLModel, Evaluation, BatchPrediction" in result.stderr
