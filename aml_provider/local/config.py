@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from aml_provider.local.faults import FaultPlan
+
 
 @dataclass(frozen=True)
 class ServiceConfig:
@@ -31,6 +33,10 @@ class ServiceConfig:
     #: the key "*" matches any identifier. "{database}" in a template is replaced by the request's database.
     redshift_servers: dict[str, str] = field(default_factory=lambda: ServiceConfig.default_redshift_servers())
     rds_servers: dict[str, str] = field(default_factory=lambda: ServiceConfig.default_rds_servers())
+    #: Faults to inject from the start (none by default); changed at run time by AmlLocal.PutFaultPlan.
+    faults: FaultPlan = field(default_factory=FaultPlan)
+    #: Seconds a stop waits for running jobs; the rest run again at the next start.
+    shutdown_timeout: float = 10.0
 
     @staticmethod
     def default_redshift_servers() -> dict[str, str]:

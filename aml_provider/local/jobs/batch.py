@@ -19,7 +19,7 @@ from aml_provider.local.jobs.training import (
     score_threshold,
 )
 from aml_provider.local.learners import BINARY, MULTICLASS
-from aml_provider.local.writers import BatchOutput, result_header, result_lines
+from aml_provider.local.writers import UPLOAD_JOURNAL, BatchOutput, result_header, result_lines
 
 #: Scored rows, with their inputs, kept in preview.json for the console.
 PREVIEW_ROWS = 20
@@ -51,7 +51,9 @@ def run_batch_prediction(ctx: JobContext) -> dict[str, Any]:
     ctx.log(f"predicting with MLModel '{model_id}' ({trained.model_type}, score threshold {threshold!r})")
     try:
         total, invalid = _predict_all(ctx, trained, reader, output, leading, threshold, header)
-        manifest = output.publish(reader.files)
+        manifest = output.publish(
+            reader.files, lambda: ctx.reach("batch:after-first-file"), ctx.artifacts / UPLOAD_JOURNAL
+        )
     finally:
         output.discard()
     ctx.log(f"wrote {len(manifest)} result file(s) and {output.manifest_uri}")

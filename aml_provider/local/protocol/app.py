@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -13,13 +12,17 @@ from urllib.parse import parse_qs
 from botocore.model import OperationModel
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from aml_provider.local.errors import AmlError, InternalServerException, ResourceNotFoundException
+from aml_provider.local.faults import Faults, InjectedError
 from aml_provider.local.protocol import console
+from aml_provider.local.protocol.admin import admin_call, is_admin_target
 from aml_provider.local.protocol.auth import Authenticator
+from aml_provider.local.protocol.requests import RequestLog
 from aml_provider.local.protocol.validation import service_model, validate_input
 from aml_provider.local.protocol.wire import (
     UnknownOperationException,
@@ -34,7 +37,10 @@ logger = logging.getLogger(__name__)
 class ServiceBackend(Protocol):
     """What the HTTP layer needs of the backend."""
 
+    faults: Faults
+
     def start(self) -> None: ...
+    def health(self) -> dict[str, str | None]: ...
     def stop(self) -> None: ...
     def call(self, operation: str, request: dict[str, Any], caller_arn: str) -> dict[str, Any]: ...
     def log_document(self, kind: str, entity_id: str) -> tuple[str, bytes]: ...
@@ -65,7 +71,7 @@ def create_app(backend: ServiceBackend, authenticator: Authenticator) -> Starlet
         # Any path: botocore keeps the client's endpoint path when Predict switches host to PredictEndpoint.
         Route("/{path:path}", api.operation, methods=["POST"]),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(RequestLog)])
 
 
 #: Operations answered on the event loop: in memory once the model is loaded and well under a
@@ -80,12 +86,26 @@ class _Api:
         self.authenticator = authenticator
 
     async def operation(self, request: Request) -> Response:
-        """One Amazon ML API call: authenticate, route by X-Amz-Target, validate, run, answer."""
-        request_id = str(uuid.uuid4())
+        """One Amazon ML API call: authenticate, route by X-Amz-Target, validate, run, answer.
+
+        Admin calls (`AmlLocal.*`) are authenticated the same way; the fault plan may answer an error or
+        end the process before an operation runs.
+        """
+        request_id: str = request.state.request_id
+        target = request.headers.get("x-amz-target", "")
+        request.state.operation = target.partition(".")[2] or None
         body = await request.body()
         try:
             caller_arn = self._authenticate(request, body)
-            operation = _operation_model(request.headers.get("x-amz-target", ""))
+            if is_admin_target(target):
+                return result_response(
+                    None, admin_call(self.backend.faults, target, parse_body(body)), request_id
+                )
+            operation = _operation_model(target)
+            self.backend.faults.reach(f"request:{operation.name}")
+            injected = self.backend.faults.error_for(operation.name)
+            if injected is not None:
+                raise _injected_error(injected)
             params = parse_body(body)
             validate_input(operation.input_shape, params)
             if operation.name in EVENT_LOOP_OPERATIONS:
@@ -94,9 +114,11 @@ class _Api:
                 result = await run_in_threadpool(self.backend.call, operation.name, params, caller_arn)
             return result_response(operation.output_shape, result, request_id)
         except AmlError as err:
+            request.state.error = err.code
             return error_response(err, request_id)
         except Exception:
             logger.exception("Internal error in request %s", request_id)
+            request.state.error = InternalServerException.code
             return error_response(
                 InternalServerException("An internal error occurred; please retry."), request_id
             )
@@ -115,7 +137,15 @@ class _Api:
         )
 
     async def health(self, request: Request) -> Response:
-        return JSONResponse({"status": "ok", "service": "machinelearning"})
+        """Readiness: 200 when the store is open and S3 answers, else 503; each check's problem in the body."""
+        problems = await run_in_threadpool(self.backend.health)
+        ready = not any(problems.values())
+        body = {
+            "status": "ok" if ready else "unavailable",
+            "service": "machinelearning",
+            "checks": {name: problem or "ok" for name, problem in problems.items()},
+        }
+        return JSONResponse(body, 200 if ready else 503)
 
     async def log(self, request: Request) -> Response:
         kind, entity_id = request.path_params["kind"], request.path_params["entity_id"]
@@ -158,6 +188,12 @@ def _page(page: console.Page) -> Response:
     if page.redirect:
         return RedirectResponse(page.redirect, page.status)
     return HTMLResponse(page.html, page.status)
+
+
+def _injected_error(injected: InjectedError) -> AmlError:
+    error = AmlError(injected.message)
+    error.code, error.status = injected.code, injected.status
+    return error
 
 
 def _operation_model(target: str) -> OperationModel:

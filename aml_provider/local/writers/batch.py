@@ -7,7 +7,7 @@ import json
 import posixpath
 import shutil
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -19,6 +19,8 @@ from aml_provider.local.writers.numbers import format_scores
 
 BINARY = "BINARY"
 MULTICLASS = "MULTICLASS"
+#: The file, in a batch prediction's artifacts, that lists what its upload puts in S3 while it runs.
+UPLOAD_JOURNAL = "uploading.json"
 
 
 def result_header(model_type: str, classes: Sequence[str], tag: bool, true_label: bool) -> list[str]:
@@ -108,25 +110,41 @@ class BatchOutput:
             handle.write("\n".join(lines))
             handle.write("\n")
 
-    def publish(self, sources: list[S3Object]) -> dict[str, str]:
-        """Upload every result file, then the manifest; on any failure remove what was uploaded and re-raise."""
+    def publish(
+        self,
+        sources: list[S3Object],
+        after_first_upload: Callable[[], None] = lambda: None,
+        journal: Path | None = None,
+    ) -> dict[str, str]:
+        """Upload every result file, then the manifest; on any failure remove what was uploaded and re-raise.
+
+        `journal` (a local file) lists what is about to be uploaded while the upload runs, so that
+        `discard_interrupted_upload` can remove it after the process died half-way.
+        `after_first_upload` is called once the first result file is in S3 (a fault-injection point).
+        """
         manifest = self.result_uris(sources)
         for source in sources:
             self._handle(source)
         for handle in self._open.values():
             handle.close()
+        if journal is not None:
+            journal.write_text(json.dumps([*manifest.values(), self.manifest_uri]))
         uploaded: list[str] = []
         try:
             for source in sources:
                 uri = manifest[source.uri]
                 self.s3.upload(self._paths[source.uri], uri)
                 uploaded.append(uri)
+                if len(uploaded) == 1:
+                    after_first_upload()
             self.s3.put(self.manifest_uri, json.dumps(manifest).encode(), "application/json")
         except JobFailed:
             self.s3.delete(uploaded)
+            _remove(journal)
             raise
         finally:
             self.discard()
+        _remove(journal)
         return manifest
 
     def discard(self) -> None:
@@ -144,3 +162,18 @@ class BatchOutput:
             self._open[source.uri] = handle
             self._paths[source.uri] = path
         return handle
+
+
+def discard_interrupted_upload(s3: S3Store, journal: Path) -> list[str]:
+    """Delete from S3 what a publish that never ended (the process died) may have uploaded; answer it."""
+    if not journal.exists():
+        return []
+    uris: list[str] = json.loads(journal.read_text())
+    s3.delete(uris)
+    journal.unlink()
+    return uris
+
+
+def _remove(journal: Path | None) -> None:
+    if journal is not None:
+        journal.unlink(missing_ok=True)
