@@ -45,13 +45,8 @@ def champion_asset(family: str, reports_uri: str) -> Asset:
     return Asset(name=f"aml-champion-{family}", uri=f"{reports_uri.rstrip('/')}/{family}/family.json")
 
 
-def _defaults(waiter_delay: float, retries: int) -> dict[str, Any]:
-    return {
-        "deferrable": True,
-        "waiter_delay": waiter_delay,
-        "retries": retries,
-        "retry_delay": dt.timedelta(seconds=30),
-    }
+def _defaults(waiter_delay: float, retries: int, retry_delay: dt.timedelta) -> dict[str, Any]:
+    return {"deferrable": True, "waiter_delay": waiter_delay, "retries": retries, "retry_delay": retry_delay}
 
 
 def retrain_dag(
@@ -68,6 +63,7 @@ def retrain_dag(
     approval_timeout: dt.timedelta = dt.timedelta(hours=24),
     waiter_delay: float = 30,
     retries: int = 1,
+    retry_delay: dt.timedelta = dt.timedelta(seconds=30),
     **param_defaults: Any,
 ) -> DAG:
     """The retrain DAG of one family; ``param_defaults`` override the defaults of its Params."""
@@ -84,7 +80,7 @@ def retrain_dag(
         max_active_runs=1,
         render_template_as_native_obj=True,
         tags=["amazon-ml", family],
-        default_args=_defaults(waiter_delay, retries),
+        default_args=_defaults(waiter_delay, retries, retry_delay),
         params=params,
     ) as dag:
         family_args = {"family": family, "reports_uri": reports_uri}
@@ -298,6 +294,7 @@ def batch_score_dag(
     cron: str = "@daily",
     waiter_delay: float = 30,
     retries: int = 1,
+    retry_delay: dt.timedelta = dt.timedelta(seconds=30),
 ) -> DAG:
     """Score records with the champion daily and after each promotion; results keyed by the run's date."""
     with DAG(
@@ -310,7 +307,7 @@ def batch_score_dag(
         start_date=START,
         catchup=False,
         tags=["amazon-ml", family],
-        default_args=_defaults(waiter_delay, retries),
+        default_args=_defaults(waiter_delay, retries, retry_delay),
         params={
             "family": Param(
                 family, type="string", const=family, description="The model family (fixed per DAG)"
@@ -356,7 +353,7 @@ def rollback_dag(
         catchup=False,
         render_template_as_native_obj=True,
         tags=["amazon-ml", family],
-        default_args=_defaults(waiter_delay, 0),
+        default_args=_defaults(waiter_delay, 0, dt.timedelta(seconds=30)),
         params={
             "family": Param(
                 family, type="string", const=family, description="The model family (fixed per DAG)"

@@ -52,14 +52,22 @@ class Family:
             text = frame.to_csv(index=False)
         put_text(self.s3, self.bucket, f"{self.name}/landing/ds={day(number):%Y-%m-%d}/part-0.csv", text)
 
-    def retrain(self, suffix: str = "", require_approval: bool = False, **param_defaults: Any) -> Any:
+    def retrain(
+        self,
+        suffix: str = "",
+        require_approval: bool = False,
+        retries: int = 0,
+        retry_delay: dt.timedelta = dt.timedelta(seconds=1),
+        **param_defaults: Any,
+    ) -> Any:
         return sync(
             retrain_dag(
                 self.name,
                 dag_id=f"retrain_{self.name}{suffix}".replace("-", "_"),
                 require_approval=require_approval,
                 waiter_delay=0.3,
-                retries=0,
+                retries=retries,
+                retry_delay=retry_delay,
                 smoke_record=SMOKE,
                 endpoint_grace=0,
                 **self.uris,
@@ -148,6 +156,15 @@ def test_five_days_promote_a_real_improvement_keep_noise_and_score_with_the_cham
     record = family.record()
     assert record["champion"] == decisions[7]["ml_model_id"]
     assert family.ml.get_ml_model(MLModelId=record["champion"])["EndpointInfo"]["EndpointStatus"] == "READY"
+    tags = {
+        t["Key"]: t["Value"]
+        for t in family.ml.describe_tags(ResourceId=record["champion"], ResourceType="MLModel")["Tags"]
+    }
+    assert tags["aml:role"] == "champion"
+    assert tags["aml:family"] == family.name
+    assert tags["aml:training-window"] == "ds=2026-05-06..ds=2026-05-06"
+    assert tags["aml:decision"] == "promote"
+    assert len(tags["aml:evaluation-ids"].split()) == 2
 
     report = family.json(f"{family.name}/families/{family.name}/2026-05-07/decision.json")
     contestants = {model["role"]: model for model in report["evidence"]["models"]}
