@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import json
+import logging
 import os
 import shutil
 import sys
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from cryptography.fernet import Fernet
 
 BUCKET = "aml-demo"
 FAMILY = "customer-churn"
@@ -151,6 +153,7 @@ def run(workdir: Path) -> int:
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
         AML_DAGS_WAITER_DELAY="0.5",
         AIRFLOW__LOGGING__LOGGING_LEVEL=os.environ.get("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING"),
+        AIRFLOW__CORE__FERNET_KEY=os.environ.get("AIRFLOW__CORE__FERNET_KEY", Fernet.generate_key().decode()),
     )
     from aml_provider.local import LocalAml
 
@@ -194,6 +197,8 @@ def run_dags(s3: Any, workdir: Path) -> int:
     from aml_provider.family.cli import main as family_cli
 
     resetdb()
+    # dag.test() warns at every step of its loop while skipped branches settle; the story needs none of it.
+    logging.getLogger("airflow.sdk.definitions.dag").setLevel(logging.ERROR)
     dags = DagBag(dag_folder=str(DAGS)).dags
     conf = {"smoke_record": SMOKE, "training_window": 1, "missing_partition": "skip", "endpoint_grace": 0}
     states = []
@@ -222,15 +227,23 @@ def summarize(s3: Any, states: list[tuple[str, int, Any]], workdir: Path) -> Non
         if item["Key"].endswith(".gz"):
             body = gzip.decompress(s3.get_object(Bucket=BUCKET, Key=item["Key"])["Body"].read()).decode()
             print("  " + "\n  ".join(body.splitlines()[:4]))
-    reports = [
-        item["Key"]
-        for item in s3.list_objects_v2(Bucket=BUCKET, Prefix=f"families/{FAMILY}/").get("Contents", [])
-        if item["Key"].endswith("decision.html")
+    promoted = [
+        key for key in report_keys(s3) if json.loads(read(s3, key))["decision"]["action"] == "promote"
     ]
-    if reports:
+    if promoted:
         local = workdir / "last-decision.html"
-        local.write_bytes(s3.get_object(Bucket=BUCKET, Key=max(reports))["Body"].read())
-        print(f"\nLast decision report: s3://{BUCKET}/{max(reports)}, saved as {local}")
+        local.write_bytes(read(s3, promoted[-1].replace("decision.json", "decision.html")))
+        print(f"\nLast promotion's report: s3://{BUCKET}/{promoted[-1]} (HTML saved as {local})")
+
+
+def report_keys(s3: Any) -> list[str]:
+    """The family's decision.json keys, oldest first."""
+    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix=f"families/{FAMILY}/").get("Contents", [])
+    return sorted(item["Key"] for item in listed if item["Key"].endswith("decision.json"))
+
+
+def read(s3: Any, key: str) -> bytes:
+    return bytes(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
 
 
 def main() -> None:

@@ -59,6 +59,7 @@ def retrain_dag(
     dag_id: str | None = None,
     schedule: Any = "@daily",
     model_type: str = "BINARY",
+    candidates: list[dict[str, Any]] | None = None,
     require_approval: bool = False,
     approval_timeout: dt.timedelta = dt.timedelta(hours=24),
     waiter_delay: float = 30,
@@ -66,7 +67,12 @@ def retrain_dag(
     retry_delay: dt.timedelta = dt.timedelta(seconds=30),
     **param_defaults: Any,
 ) -> DAG:
-    """The retrain DAG of one family; ``param_defaults`` override the defaults of its Params."""
+    """
+    The retrain DAG of one family; ``param_defaults`` override the defaults of its Params.
+
+    ``candidates`` (two or more ``{"parameters": ..., "recipe": ...}``) trains them in parallel on 80 % of
+    the window and makes the best on the other 20 % the challenger; without, one model trains on all of it.
+    """
     params = _retrain_params(family, data_uri, schema_uri, model_type)
     for name, value in param_defaults.items():
         params[name] = Param(value, description=params[name].description, **params[name].schema)
@@ -101,16 +107,8 @@ def retrain_dag(
             min_rows="{{ params.min_rows }}",
             **family_args,
         )
-        training_data = _data_source("training_data", PLANNED.format("training_uri"), "training")
         evaluation_data = _data_source("evaluation_data", PLANNED.format("evaluation_uri"), "evaluation")
-        challenger = AmlCreateMLModelOperator(
-            task_id="train_challenger",
-            ml_model_type="{{ params.model_type }}",
-            training_data_source_id=output(training_data),
-            parameters=cast("Any", "{{ params.training_parameters }}"),
-            recipe="{{ params.recipe or None }}",
-            ml_model_name=NAME + "challenger",
-        )
+        challenger, data_sources, extra = _challenger(family, candidates, checks)
 
         @task
         def contestants(plan: dict[str, Any], challenger_id: str) -> list[dict[str, Any]]:
@@ -124,7 +122,7 @@ def retrain_dag(
                 for role, model in models
             ]
 
-        entrants = contestants(output(plan), output(challenger))
+        entrants = contestants(output(plan), challenger)
         scores = AmlCreateBatchPredictionOperator.partial(
             task_id="score_evaluation_data",
             batch_prediction_data_source_id=evaluation_data.output,
@@ -146,7 +144,8 @@ def retrain_dag(
             batch_prediction_ids=scores.output,
             evaluations=evaluations.output,
             data_checks=checks.output,
-            data_sources=[training_data.output, evaluation_data.output],
+            data_sources=[*data_sources, output(evaluation_data)],
+            extra_evidence=extra,
             rules={
                 "min_improvement": "{{ params.min_improvement }}",
                 "confidence": "{{ params.confidence }}",
@@ -197,9 +196,78 @@ def retrain_dag(
             trigger_rule="none_failed",
             **family_args,
         )
-        plan >> checks >> [training_data, evaluation_data]
+        checks >> evaluation_data
         promote >> cleanup
     return dag
+
+
+def _challenger(
+    family: str, candidates: list[dict[str, Any]] | None, checks: Any
+) -> tuple[Any, list[Any], Any]:
+    """The challenger's ID, the data sources it used, and the evidence of the candidates that lost."""
+    if not candidates or len(candidates) < 2:
+        training_data = _data_source("training_data", PLANNED.format("training_uri"), "training")
+        checks >> training_data
+        model = _training(AmlCreateMLModelOperator, "train_challenger", training_data, "challenger")(
+            parameters=cast("Any", "{{ params.training_parameters }}"), recipe="{{ params.recipe or None }}"
+        )
+        return output(model), [output(training_data)], {}
+    share = {
+        "percentBegin": 0,
+        "percentEnd": 80,
+        "strategy": "random",
+        "strategyParams": {"randomSeed": family},
+    }
+    training_data = _data_source("training_data", PLANNED.format("training_uri"), "training", share)
+    validation_data = _data_source(
+        "validation_data", PLANNED.format("training_uri"), "validation", {**share, "complement": True}
+    )
+    checks >> [training_data, validation_data]
+    trained = _training(
+        AmlCreateMLModelOperator.partial, "train_candidates", training_data, "candidate"
+    )().expand_kwargs(
+        [{"parameters": c.get("parameters") or {}, "recipe": c.get("recipe")} for c in candidates]
+    )
+    validated = AmlCreateEvaluationOperator.partial(
+        task_id="validate_candidates",
+        evaluation_data_source_id=output(validation_data),
+        evaluation_name=NAME + "validation",
+    ).expand(ml_model_id=output(trained))
+
+    @task(multiple_outputs=True)
+    def choose_challenger(results: Any) -> dict[str, Any]:
+        """The candidate with the best metric on the validation share (never the evaluation partition)."""
+        listed = [results[index] for index in range(len(results))]
+        sign = 1 if listed[0]["higher_is_better"] else -1
+        best = max(listed, key=lambda result: sign * result["metric_value"])
+        print(
+            f"Candidates on the validation share: {[(r['ml_model_id'], r['metric_value']) for r in listed]}"
+        )
+        return {
+            "ml_model_id": best["ml_model_id"],
+            "evidence": {
+                "ml_models": [r["ml_model_id"] for r in listed if r is not best],
+                "evaluations": [r["evaluation_id"] for r in listed],
+            },
+        }
+
+    chosen: Any = choose_challenger(output(validated))
+    return chosen["ml_model_id"], [output(training_data), output(validation_data)], chosen["evidence"]
+
+
+def _training(factory: Any, task_id: str, training_data: Any, part: str) -> Any:
+    """The model operator (or its partial) with what every challenger's training shares."""
+
+    def build(**kwargs: Any) -> Any:
+        return factory(
+            task_id=task_id,
+            ml_model_type="{{ params.model_type }}",
+            training_data_source_id=output(training_data),
+            ml_model_name=NAME + part,
+            **kwargs,
+        )
+
+    return build
 
 
 def output(operator: Any) -> Any:
@@ -207,11 +275,14 @@ def output(operator: Any) -> Any:
     return operator.output
 
 
-def _data_source(task_id: str, location: str, part: str) -> AmlCreateDataSourceFromS3Operator:
+def _data_source(
+    task_id: str, location: str, part: str, splitting: dict[str, Any] | None = None
+) -> AmlCreateDataSourceFromS3Operator:
     return AmlCreateDataSourceFromS3Operator(
         task_id=task_id,
         data_location_s3=location,
         data_schema_location_s3="{{ params.schema_uri }}",
+        data_rearrangement={"splitting": splitting} if splitting else None,
         data_source_name=NAME + part,
     )
 

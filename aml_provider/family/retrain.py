@@ -113,6 +113,7 @@ def decide(
     checks: Sequence[Mapping[str, Any]] | None,
     data_sources: Sequence[str],
     rules: Mapping[str, Any],
+    extra_evidence: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, Any]:
     """Compare challenger and champion on the same rows, apply the gates, report, register the challenger."""
     confidence = float(rules["confidence"])
@@ -158,14 +159,27 @@ def decide(
             "training": list(plan["training_partitions"]),
             "metric": outcome["metric"],
             "decision": verdict.action,
-            "evidence": {
-                "data_sources": list(data_sources),
-                "evaluations": [e["evaluation_id"] for e in evaluations],
-                "batch_predictions": [c["batch_prediction_id"] for c in contestants],
-            },
+            "evidence": _evidence(data_sources, evaluations, contestants, extra_evidence or {}),
         },
     )
     return outcome
+
+
+def _evidence(
+    data_sources: Sequence[str],
+    evaluations: Sequence[Mapping[str, Any]],
+    contestants: Sequence[Mapping[str, Any]],
+    extra: Mapping[str, Sequence[str]],
+) -> dict[str, list[str]]:
+    """Entity IDs by kind that the decision cites (and clean-up removes with the member)."""
+    cited = {
+        "data_sources": list(data_sources),
+        "evaluations": [e["evaluation_id"] for e in evaluations],
+        "batch_predictions": [c["batch_prediction_id"] for c in contestants],
+    }
+    for kind, ids in extra.items():
+        cited[kind] = cited.get(kind, []) + [i for i in ids if i not in cited.get(kind, [])]
+    return cited
 
 
 def _report(
@@ -231,9 +245,9 @@ def _event_facts(document: Mapping[str, Any], html_uri: str) -> dict[str, Any]:
         "challenger": _metric_of(document, "challenger"),
         "champion": _metric_of(document, "champion"),
         "improvement": evidence.get("improvement"),
-        "training_rows": _check_value(document, "training_rows"),
+        "training_rows": _check_value(document, "rows_training"),
         "evaluation_rows": (evidence.get("rows") or {}).get("compared")
-        or _check_value(document, "evaluation_rows"),
+        or _check_value(document, "rows_evaluation"),
         "training_partitions": run.get("training_partitions", []),
         "evaluation_partition": run.get("evaluation_partition"),
         "report_uri": html_uri,

@@ -220,6 +220,8 @@ class AmlDecideOperator(AmlFamilyOperator):
     :param evaluations: the Amazon ML evaluations of the contestants on the same data. (templated)
     :param data_checks: what :class:`AmlCheckDataOperator` returned. (templated)
     :param data_sources: the run's data source IDs (kept as evidence). (templated)
+    :param extra_evidence: more entity IDs the decision cites, by kind (``ml_models``, ``evaluations``):
+        the candidates that lost and their validation. (templated)
     :param rules: ``min_improvement``, ``confidence``, ``floor``, ``min_rows``. (templated)
     """
 
@@ -234,6 +236,7 @@ class AmlDecideOperator(AmlFamilyOperator):
         "evaluations",
         "data_checks",
         "data_sources",
+        "extra_evidence",
         "rules",
     )
     operator_extra_links = (AmlDecisionReportLink(),)
@@ -250,9 +253,11 @@ class AmlDecideOperator(AmlFamilyOperator):
         rules: Any,
         data_checks: Any = None,
         data_sources: Any = (),
+        extra_evidence: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.extra_evidence = extra_evidence
         self.plan = plan
         self.schema_uri = schema_uri
         self.model_type = model_type
@@ -282,6 +287,7 @@ class AmlDecideOperator(AmlFamilyOperator):
             checks=_listed(self.data_checks, "data_checks"),
             data_sources=[str(i) for i in _listed(self.data_sources, "data_sources")],
             rules=as_dict(self.rules, "rules") or {},
+            extra_evidence=as_dict(self.extra_evidence, "extra_evidence") or {},
         )
         url = AmlDecisionReportLink.persist_report(context, self, self.s3, outcome["report_uri"])
         self.log.info("Decision: %s (%s). Report: %s", outcome["action"], outcome["reason"], url)

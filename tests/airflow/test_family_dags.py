@@ -16,6 +16,7 @@ import pytest
 
 from aml_provider.demo import customers, schema, without_column, without_target
 from aml_provider.pipelines import batch_score_dag, retrain_dag, rollback_dag
+from tests.airflow.runner import register
 from tests.helpers import put_text, unique_id
 
 os.environ["AML_DAGS_WAITER_DELAY"] = "0.3"
@@ -60,7 +61,7 @@ class Family:
         retry_delay: dt.timedelta = dt.timedelta(seconds=1),
         **param_defaults: Any,
     ) -> Any:
-        return sync(
+        return register(
             retrain_dag(
                 self.name,
                 dag_id=f"retrain_{self.name}{suffix}".replace("-", "_"),
@@ -93,18 +94,6 @@ class Family:
                 body = self.s3.get_object(Bucket=self.bucket, Key=item["Key"])["Body"].read()
                 found |= set(pd.read_csv(io.BytesIO(body))["customer_id"])
         return found
-
-
-def sync(dag: Any) -> Any:
-    """Register a factory-built DAG the way the dag-processor would, so that dag.test() can run it."""
-    from airflow.dag_processing.bundles.manager import DagBundlesManager
-    from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
-
-    DagBundlesManager().sync_bundles_to_db()
-    bag = DagBag(dag_folder=os.devnull)
-    bag.bag_dag(dag)
-    sync_bag_to_db(bag, "dags-folder", None)
-    return dag
 
 
 def states(dag_run: Any) -> dict[str, Any]:
@@ -177,7 +166,7 @@ def test_five_days_promote_a_real_improvement_keep_noise_and_score_with_the_cham
     )
     assert b"<svg" in html["Body"].read()
 
-    score = sync(
+    score = register(
         batch_score_dag(
             family.name,
             dag_id=f"score_{family.name}".replace("-", "_"),
@@ -277,7 +266,7 @@ def test_rollback_to_a_chosen_model_and_to_an_unknown_one(family: Family) -> Non
     first = xcom(family.run(dag, 2), "decide")["ml_model_id"]
     second = xcom(family.run(dag, 3), "decide")["ml_model_id"]
     assert family.record()["champion"] == second
-    rollback = sync(
+    rollback = register(
         rollback_dag(
             family.name,
             dag_id=f"rollback_{family.name}".replace("-", "_"),
@@ -341,3 +330,43 @@ def test_a_promotion_waits_for_approval(family: Family, answer: str, monkeypatch
     promoted = answer == "Approve"
     assert states(dag_run)["promote"] == ("success" if promoted else "skipped")
     assert (family.record()["champion"] is not None) == promoted
+
+
+def test_candidates_train_in_parallel_and_the_best_on_the_validation_share_is_the_challenger(
+    family: Family,
+) -> None:
+    family.land(1, seed=1)
+    family.land(2, seed=2)
+    weak = {"parameters": {"sgd.maxPasses": "1", "sgd.l2RegularizationAmount": "1"}}
+    strong = {"parameters": {"sgd.maxPasses": "10"}}
+    dag = register(
+        retrain_dag(
+            family.name,
+            dag_id=f"candidates_{family.name}".replace("-", "_"),
+            candidates=[weak, strong],
+            waiter_delay=0.3,
+            retries=0,
+            smoke_record=SMOKE,
+            **family.uris,
+        )
+    )
+    dag_run = family.run(dag, 2)
+    assert dag_run.state == "success", states(dag_run)
+    validated = {e["ml_model_id"]: e["metric_value"] for e in xcom_list(dag_run, "validate_candidates")}
+    assert len(validated) == 2
+    challenger = xcom(dag_run, "decide")["ml_model_id"]
+    assert challenger == max(validated, key=validated.__getitem__)
+    loser = next(model for model in validated if model != challenger)
+    assert family.record()["members"][challenger]["evidence"]["ml_models"] == [loser]
+
+
+def xcom_list(dag_run: Any, task_id: str) -> list[Any]:
+    """The XCom values of every mapped instance of a task."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        query = XComModel.get_many(
+            run_id=dag_run.run_id, dag_ids=dag_run.dag_id, task_ids=task_id, key="return_value"
+        )
+        return [XComModel.deserialize_value(row) for row in session.scalars(query).all()]
