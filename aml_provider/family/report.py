@@ -248,6 +248,8 @@ def _badge(status: str, label: str | None = None) -> str:
 
 
 def _checks(checks: list[dict[str, Any]]) -> str:
+    if not checks:
+        return '<p class="muted">No data check ran in this run.</p>'
     rows = [
         [
             escape(c["name"]),

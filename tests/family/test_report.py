@@ -120,4 +120,5 @@ def test_a_run_that_compared_no_model_is_reported_too() -> None:
         }
     )
     assert "No model was compared" in page
+    assert "No data check ran" in page
     assert "no new data since ds=2026-05-01" in page
