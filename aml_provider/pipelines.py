@@ -96,6 +96,8 @@ def retrain_dag(
             partition_template="{{ params.partition_template }}",
             training_window="{{ params.training_window }}",
             missing_partition="{{ params.missing_partition }}",
+            holdout_percent="{{ params.holdout_percent if params.layout == 'holdout' else 0 }}",
+            schema_uri="{{ params.schema_uri }}",
             work_uri=work_uri,
             **family_args,
         )
@@ -295,6 +297,14 @@ def _retrain_params(family: str, data_uri: str, schema_uri: str, model_type: str
             DEFAULT_PARTITION,
             type="string",
             description="strftime pattern of one partition below data_uri (one folder per day by default)",
+        ),
+        "layout": Param(
+            "partitions",
+            enum=["partitions", "holdout"],
+            description="partitions: dated folders (out of time); holdout: undated files, rows split by hash",
+        ),
+        "holdout_percent": Param(
+            20, type="number", exclusiveMinimum=0, maximum=50, description="Evaluation share of the hold-out"
         ),
         "missing_partition": Param(
             "fail", enum=["fail", "skip"], description="When the run's partition has not landed: fail or skip"

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aml_provider.family import checks as data_checks, decision as gates, evidence as paired, report
+from aml_provider.family.holdout import plan_holdout
 from aml_provider.family.model_family import ModelFamily
 from aml_provider.family.partitions import MissingPartition, Plan, plan_run
 from aml_provider.family.record import split_s3_uri
@@ -42,20 +43,37 @@ def plan(
     training_window: int,
     work_uri: str,
     skip_missing: bool = False,
+    holdout: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Choose and assemble the run's data; the result says whether (and why not) to train."""
+    """
+    Choose and assemble the run's data; the result says whether (and why not) to train.
+
+    ``holdout`` (``{"percent", "header"}``) takes every file under ``data_uri`` and splits its rows by
+    a hash with the family as seed, for data without dated partitions.
+    """
     record = family.record()
     run_uri = f"{work_uri.rstrip('/')}/{family.family}/{run['ds']}/"
     try:
-        chosen = plan_run(
-            family.s3,
-            data_uri=data_uri,
-            template=template,
-            interval=interval,
-            training_window=training_window,
-            run_uri=run_uri,
-            champion_training=record.champion_training(),
-        )
+        if holdout:
+            chosen = plan_holdout(
+                family.s3,
+                data_uri=data_uri,
+                run_uri=run_uri,
+                seed=family.family,
+                percent=float(holdout["percent"]),
+                header=bool(holdout["header"]),
+                champion_training=record.champion_training(),
+            )
+        else:
+            chosen = plan_run(
+                family.s3,
+                data_uri=data_uri,
+                template=template,
+                interval=interval,
+                training_window=training_window,
+                run_uri=run_uri,
+                champion_training=record.champion_training(),
+            )
     except MissingPartition as error:
         if not skip_missing:
             raise

@@ -110,6 +110,9 @@ class AmlPlanRetrainOperator(AmlFamilyOperator):
     :param work_uri: S3 prefix for the run's assembled copies. (templated)
     :param missing_partition: ``fail`` (default) or ``skip`` when the run's partition has not landed.
         (templated)
+    :param holdout_percent: for data without dated partitions: above 0, every file under ``data_uri``
+        is split by a hash of each row (seeded by the family), this share going to evaluation. (templated)
+    :param schema_uri: the data's schema (whether files have a header line), for the hold-out. (templated)
     """
 
     template_fields: Sequence[str] = aws_template_fields(
@@ -120,6 +123,8 @@ class AmlPlanRetrainOperator(AmlFamilyOperator):
         "training_window",
         "work_uri",
         "missing_partition",
+        "holdout_percent",
+        "schema_uri",
     )
 
     def __init__(
@@ -130,10 +135,14 @@ class AmlPlanRetrainOperator(AmlFamilyOperator):
         partition_template: str = "ds=%Y-%m-%d/",
         training_window: int | str = 7,
         missing_partition: str = "fail",
+        holdout_percent: float | str = 0,
+        schema_uri: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.missing_partition = missing_partition
+        self.holdout_percent = holdout_percent
+        self.schema_uri = schema_uri
         self.data_uri = data_uri
         self.work_uri = work_uri
         self.partition_template = partition_template
@@ -149,6 +158,7 @@ class AmlPlanRetrainOperator(AmlFamilyOperator):
             training_window=int(self.training_window),
             work_uri=self.work_uri,
             skip_missing=self.missing_partition == "skip",
+            holdout=self.holdout(),
         )
         self.log.info(
             "Evaluating on %s; training on %s", plan["evaluation_partitions"], plan["training_partitions"]
@@ -156,6 +166,17 @@ class AmlPlanRetrainOperator(AmlFamilyOperator):
         if plan["skip_reason"]:
             raise AirflowSkipException(f"Not retraining {self.family}: {plan['skip_reason']}")
         return plan
+
+    def holdout(self) -> dict[str, Any] | None:
+        percent = float(self.holdout_percent or 0)
+        if percent <= 0:
+            return None
+        if not self.schema_uri:
+            raise ValueError(
+                "schema_uri is required with holdout_percent (it says whether files have a header)"
+            )
+        header = retrain.read_schema(self.s3, self.schema_uri).get("dataFileContainsHeader", False)
+        return {"percent": percent, "header": bool(header)}
 
 
 class AmlCheckDataOperator(AmlFamilyOperator):

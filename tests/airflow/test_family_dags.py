@@ -370,3 +370,20 @@ def xcom_list(dag_run: Any, task_id: str) -> list[Any]:
             run_id=dag_run.run_id, dag_ids=dag_run.dag_id, task_ids=task_id, key="return_value"
         )
         return [XComModel.deserialize_value(row) for row in session.scalars(query).all()]
+
+
+def test_undated_data_is_held_out_by_row_so_no_row_ever_changes_sides(family: Family) -> None:
+    put_text(family.s3, family.bucket, f"{family.name}/landing/customers-1.csv", customers(ROWS, 1))
+    dag = family.retrain(layout="holdout", holdout_percent=25)
+    first = family.run(dag, 1)
+    assert xcom(first, "decide")["action"] == "promote", states(first)
+    put_text(family.s3, family.bucket, f"{family.name}/landing/customers-2.csv", customers(ROWS, 2))
+    second = family.run(dag, 2)
+    assert second.state == "success", states(second)
+    plans = [xcom(run, "plan_data") for run in (first, second)]
+    held_out = [family.customer_ids([plan["evaluation_uri"]]) for plan in plans]
+    trained = [family.customer_ids([plan["training_uri"]]) for plan in plans]
+    assert held_out[0] <= held_out[1]  # day 1's held-out rows stay held out
+    assert trained[0] <= trained[1]
+    assert held_out[1].isdisjoint(trained[0] | trained[1])
+    assert 0.15 < len(held_out[1]) / (len(held_out[1]) + len(trained[1])) < 0.35
