@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: install demo test lint serve bench lock clean
+.PHONY: install demo test test-faults lint serve bench lock clean
 
 install: $(VENV)/.installed
 
@@ -20,6 +20,9 @@ demo: install
 
 test: install lint
 	$(VENV)/bin/pytest
+
+test-faults: install
+	$(VENV)/bin/pytest tests/airflow/test_family_serving.py tests/airflow/test_family_faults.py $(wildcard tests/local/test_faults.py tests/local/test_crash.py tests/local/test_service_process.py)
 
 lint: install
 	$(VENV)/bin/ruff check aml_provider dags tests

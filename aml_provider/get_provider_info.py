@@ -27,7 +27,7 @@ def get_provider_info() -> dict[str, Any]:
         "operators": [
             {
                 "integration-name": INTEGRATION,
-                "python-modules": ["aml_provider.operators.aml", "aml_provider.operators.champion"],
+                "python-modules": ["aml_provider.operators.aml", "aml_provider.operators.family"],
             }
         ],
         "sensors": [{"integration-name": INTEGRATION, "python-modules": ["aml_provider.sensors.aml"]}],
@@ -37,5 +37,6 @@ def get_provider_info() -> dict[str, Any]:
             "aml_provider.links.aml.AmlMLModelLink",
             "aml_provider.links.aml.AmlEvaluationLink",
             "aml_provider.links.aml.AmlBatchPredictionLink",
+            "aml_provider.links.family.AmlDecisionReportLink",
         ],
     }

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -68,7 +68,7 @@ class DecisionLog:
         return next((key for key in self._keys() if f"-{run_hash}-" in key), None)
 
 
-def history_rows(events: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def history_rows(events: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """One row per run, with the model serving once that run's events are applied."""
     rows: dict[str, dict[str, Any]] = {}
     serving: str | None = None
@@ -111,7 +111,7 @@ def _estimate(contestant: Mapping[str, Any]) -> str:
     return f"{value:.4f} [{low:.4f}, {high:.4f}]"
 
 
-def format_history(rows: list[Mapping[str, Any]]) -> str:
+def format_history(rows: Sequence[Mapping[str, Any]]) -> str:
     """The history as a fixed-width table, the decision and its reason last."""
     table = [
         ("logical date", "train rows", "eval rows", "challenger [interval]", "champion", "serving after")

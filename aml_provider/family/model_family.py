@@ -13,6 +13,20 @@ from aml_provider.family.serving import FAMILY_TAG, Serving, Writer
 from aml_provider.hooks.aml import ML_MODEL, AmlError, AmlHook
 
 
+def member_tags(facts: Mapping[str, Any]) -> dict[str, str]:
+    """The tags that say where a member comes from: deciding run, metric, training window, evaluations."""
+    metric = facts.get("metric") or {}
+    training = [uri.rstrip("/").rsplit("/", 1)[-1] for uri in facts.get("training", [])]
+    tags = {
+        "aml:run": str(facts.get("run_id", "")),
+        "aml:decision": str(facts.get("decision", "")),
+        "aml:metric": "" if metric.get("value") is None else f"{metric['value']:.6g}",
+        "aml:training-window": f"{training[0]}..{training[-1]}" if training else "",
+        "aml:evaluation-ids": " ".join(facts.get("evidence", {}).get("evaluations", [])),
+    }
+    return {key: value[:256] for key, value in tags.items() if value}
+
+
 class ModelFamily:
     """The models of one family, kept in ``<reports_uri><family>/``: find, register, promote, clean up."""
 
@@ -39,9 +53,9 @@ class ModelFamily:
         return Serving(self.hook, self.store, writer)
 
     def register(self, ml_model_id: str, facts: Mapping[str, Any]) -> None:
-        """Record a model a run produced (its run, training window, evidence) and tag it as a member."""
+        """Record a model a run produced (its run, training window, evidence) and tag it with them."""
         self.store.update(lambda record: record.members.setdefault(ml_model_id, dict(facts)))
-        self.hook.add_tags(ML_MODEL, ml_model_id, {FAMILY_TAG: self.family})
+        self.hook.add_tags(ML_MODEL, ml_model_id, {FAMILY_TAG: self.family, **member_tags(facts)})
 
     def rollback_target(self, requested: str | None) -> str:
         """The model a rollback goes to: ``requested`` if it may serve, else the previous champion."""

@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 EVIDENCE_KINDS: dict[str, EntityKind] = {
     "batch_predictions": BATCH_PREDICTION,
     "evaluations": EVALUATION,
+    "ml_models": ML_MODEL,  # candidates that lost to the challenger
     "data_sources": DATA_SOURCE,
 }
 
@@ -36,10 +37,11 @@ def doomed(record: FamilyRecord, keep_runs: int) -> dict[str, list[str]]:
         for ids in record.members.get(model, {}).get("evidence", {}).values():
             protected.update(ids)
     gone = [model for model in newest_first if model not in kept]
-    result: dict[str, list[str]] = {ML_MODEL.name: gone}
+    result: dict[str, list[str]] = {}
     for key, kind in EVIDENCE_KINDS.items():
         ids = {i for model in gone for i in record.members[model].get("evidence", {}).get(key, [])}
-        result[kind.name] = sorted(ids - protected)
+        result[kind.name] = sorted(ids - protected - record.protected_models())
+    result[ML_MODEL.name] = gone + result[ML_MODEL.name]  # members first, then the candidates they beat
     return result
 
 
@@ -51,7 +53,7 @@ def delete(hook: AmlHook, plan: dict[str, list[str]]) -> None:
         hook.delete_realtime_endpoint(model)
         hook.delete(ML_MODEL, model)
         log.info("Deleted %s", ML_MODEL.describe(model))
-    for kind in EVIDENCE_KINDS.values():
+    for kind in (kind for kind in EVIDENCE_KINDS.values() if kind is not ML_MODEL):
         for entity_id in plan.get(kind.name, []):
             if hook.find(kind, entity_id) is not None and hook.delete(kind, entity_id):
                 log.info("Deleted %s", kind.describe(entity_id))

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from aml_provider.hooks.aml import (
+from aml_provider.hooks.aml import ENDPOINT_WAITER, ENDPOINT_WAITERS, METRICS, AmlError, AmlHook
+from aml_provider.hooks.kinds import (
     BATCH_PREDICTION,
     DATA_SOURCE,
-    ENDPOINT_WAITER,
-    ENDPOINT_WAITERS,
     EVALUATION,
     FAILED_STATES,
     KINDS,
-    METRICS,
     ML_MODEL,
-    AmlError,
-    AmlHook,
     EntityKind,
     entity_kind,
     failure_message,

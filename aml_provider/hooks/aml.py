@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -15,9 +14,21 @@ from airflow.providers.amazon.aws.utils.waiter_with_logging import wait
 from airflow.providers.common.compat.sdk import AirflowException
 from botocore.exceptions import ClientError
 
+from aml_provider.hooks.inputs import differences
+from aml_provider.hooks.kinds import (
+    BATCH_PREDICTION,
+    DATA_SOURCE,
+    EVALUATION,
+    FAILED_STATES,
+    ML_MODEL,
+    EntityKind,
+    failure_message,
+)
+from aml_provider.hooks.waiting import PatientWaiter, is_transient
+from aml_provider.utils.ids import MAX_ATTEMPTS, attempt_ids
+
 if TYPE_CHECKING:
     from mypy_boto3_machinelearning import MachineLearningClient
-    from mypy_boto3_machinelearning.literals import TaggableResourceTypeType
     from mypy_boto3_machinelearning.type_defs import TagTypeDef
 
 WAITERS_PATH = Path(__file__).parents[1] / "waiters" / "machinelearning.json"
@@ -25,75 +36,12 @@ AWS_DOMAINS = (".amazonaws.com", ".amazonaws.com.cn", ".api.aws")
 ENDPOINT_WAITER = "realtime_endpoint_ready"
 #: The waiter for each EndpointStatus an endpoint operation waits for (mounted, removed).
 ENDPOINT_WAITERS = {"READY": ENDPOINT_WAITER, "NONE": "realtime_endpoint_deleted"}
-FAILED_STATES = ("FAILED", "DELETED")
 #: Evaluation metric names and whether a larger value is better.
 METRICS = {"BinaryAUC": True, "MulticlassAvgFScore": True, "RegressionRMSE": False}
 
 
 class AmlError(AirflowException):
     """An Amazon ML entity failed, or a request cannot be carried out as asked."""
-
-
-@dataclass(frozen=True)
-class EntityKind:
-    """How one kind of Amazon ML entity is named in the API, in boto3 and in this provider."""
-
-    name: (
-        TaggableResourceTypeType  # ResourceType in the API: DataSource, MLModel, Evaluation, BatchPrediction
-    )
-    label: str  # for messages
-    prefix: str  # of generated IDs
-    snake: str  # boto3 method stem: get_<snake>, delete_<snake>, update_<snake>
-
-    @property
-    def id_key(self) -> str:
-        return f"{self.name}Id"
-
-    @property
-    def name_key(self) -> str:
-        return f"{self.name}Name"
-
-    @property
-    def id_param(self) -> str:
-        """Name of the ID argument of this provider's operators, sensors and triggers."""
-        return f"{self.snake}_id"
-
-    @property
-    def waiter(self) -> str:
-        return f"{self.snake}_completed"
-
-    def describe(self, entity_id: str) -> str:
-        """How messages name one entity: ``Amazon ML data source ds-1``."""
-        return f"Amazon ML {self.label} {entity_id}"
-
-
-DATA_SOURCE = EntityKind("DataSource", "data source", "ds", "data_source")
-ML_MODEL = EntityKind("MLModel", "model", "ml", "ml_model")
-EVALUATION = EntityKind("Evaluation", "evaluation", "ev", "evaluation")
-BATCH_PREDICTION = EntityKind("BatchPrediction", "batch prediction", "bp", "batch_prediction")
-KINDS: dict[str, EntityKind] = {
-    kind.name: kind for kind in (DATA_SOURCE, ML_MODEL, EVALUATION, BATCH_PREDICTION)
-}
-
-
-def entity_kind(name: str | EntityKind) -> EntityKind:
-    """Look up an entity kind by its API ResourceType name."""
-    if isinstance(name, EntityKind):
-        return name
-    try:
-        return KINDS[name]
-    except KeyError:
-        raise ValueError(f"resource_type must be one of {', '.join(KINDS)}, not {name!r}") from None
-
-
-def failure_message(kind: EntityKind, entity: Mapping[str, Any]) -> str:
-    """Explain why an entity ended FAILED or DELETED, with Amazon ML's Message and LogUri."""
-    reason = entity.get("Message") or (
-        "it was deleted" if entity.get("Status") == "DELETED" else "no message"
-    )
-    log_uri = entity.get("LogUri")
-    where = f" (log: {log_uri})" if log_uri else ""
-    return f"{kind.describe(entity.get(kind.id_key, '?'))} ended {entity.get('Status')}: {reason}{where}"
 
 
 def _without_none(request: Mapping[str, Any]) -> dict[str, Any]:
@@ -118,6 +66,18 @@ class AmlHook(AwsBaseHook):
         """This provider's custom waiters (the base class would look inside the amazon provider)."""
         return WAITERS_PATH
 
+    def get_waiter(
+        self,
+        waiter_name: str,
+        parameters: dict[str, str] | None = None,
+        config_overrides: dict[str, Any] | None = None,
+        deferrable: bool = False,
+        client: Any = None,
+    ) -> Any:
+        """The named waiter; its polls outlast connection errors, throttling and 5xx (see hooks.waiting)."""
+        waiter = super().get_waiter(waiter_name, parameters, config_overrides, deferrable, client)
+        return PatientWaiter(waiter, deferrable=deferrable)
+
     @property
     def client(self) -> MachineLearningClient:
         """The boto3 ``machinelearning`` client (``conn``, typed)."""
@@ -141,10 +101,10 @@ class AmlHook(AwsBaseHook):
         response.pop("ResponseMetadata", None)
         return response
 
-    def find(self, kind: EntityKind, entity_id: str) -> dict[str, Any] | None:
+    def find(self, kind: EntityKind, entity_id: str, *, verbose: bool = False) -> dict[str, Any] | None:
         """Return the entity, or None when Amazon ML has no entity with this ID."""
         try:
-            return self.get(kind, entity_id)
+            return self.get(kind, entity_id, verbose=verbose)
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
                 return None
@@ -154,11 +114,28 @@ class AmlHook(AwsBaseHook):
         return self.get(kind, entity_id)["Status"]
 
     def completed(self, kind: EntityKind, entity_id: str) -> bool:
-        """True when the entity is COMPLETED; raise AmlError with Amazon ML's explanation when it failed."""
-        entity = self.get(kind, entity_id)
-        self.check_not_failed(kind, entity)
-        self.log.info("%s is %s", kind.describe(entity_id), entity["Status"])
-        return entity["Status"] == "COMPLETED"
+        """True when the entity is COMPLETED; raise AmlError with Amazon ML's explanation when it failed.
+
+        False (with a warning) while the service cannot answer: connection error, throttling or 5xx.
+        """
+
+        def check() -> bool:
+            entity = self.get(kind, entity_id)
+            self.check_not_failed(kind, entity)
+            self.log.info("%s is %s", kind.describe(entity_id), entity["Status"])
+            return entity["Status"] == "COMPLETED"
+
+        return self.check_when_available(kind.describe(entity_id), check)
+
+    def check_when_available(self, subject: str, check: Callable[[], bool]) -> bool:
+        """`check()`, or False with a warning when the service cannot answer now (so a poll tries again)."""
+        try:
+            return check()
+        except Exception as error:
+            if not is_transient(error):
+                raise
+            self.log.warning("Cannot check %s now (%s); checking again later", subject, error)
+            return False
 
     def describe(self, kind: EntityKind, **filters: Any) -> Iterator[dict[str, Any]]:
         """Yield the entities Describe<Kinds> finds for the filters, across all pages."""
@@ -171,7 +148,8 @@ class AmlHook(AwsBaseHook):
         if entity.get("Status") in FAILED_STATES:
             raise AmlError(failure_message(kind, entity))
 
-    # Creating (every create first looks for an entity with the same ID, so retries reattach)
+    # Creating: every create first looks for an entity with the same ID, so retries reattach; past a
+    # FAILED or DELETED one it moves on to <id>-a2, <id>-a3, ... Each returns the ID of the live entity.
 
     def create_data_source_from_s3(
         self,
@@ -197,13 +175,7 @@ class AmlHook(AwsBaseHook):
             "DataSourceName": data_source_name,
             "ComputeStatistics": compute_statistics,
         }
-        return self._create_or_reuse(
-            DATA_SOURCE,
-            data_source_id,
-            "create_data_source_from_s3",
-            request,
-            {"DataLocationS3": data_location_s3},
-        )
+        return self._create_or_reuse(DATA_SOURCE, data_source_id, "create_data_source_from_s3", request)
 
     def create_data_source_from_redshift(
         self,
@@ -220,9 +192,7 @@ class AmlHook(AwsBaseHook):
             "DataSourceName": data_source_name,
             "ComputeStatistics": compute_statistics,
         }
-        return self._create_or_reuse(
-            DATA_SOURCE, data_source_id, "create_data_source_from_redshift", request, {}
-        )
+        return self._create_or_reuse(DATA_SOURCE, data_source_id, "create_data_source_from_redshift", request)
 
     def create_data_source_from_rds(
         self,
@@ -239,7 +209,7 @@ class AmlHook(AwsBaseHook):
             "DataSourceName": data_source_name,
             "ComputeStatistics": compute_statistics,
         }
-        return self._create_or_reuse(DATA_SOURCE, data_source_id, "create_data_source_from_rds", request, {})
+        return self._create_or_reuse(DATA_SOURCE, data_source_id, "create_data_source_from_rds", request)
 
     def create_ml_model(
         self,
@@ -260,8 +230,7 @@ class AmlHook(AwsBaseHook):
             "Parameters": {key: str(value) for key, value in parameters.items()} if parameters else None,
             "MLModelName": ml_model_name,
         }
-        expected = {"MLModelType": ml_model_type, "TrainingDataSourceId": training_data_source_id}
-        return self._create_or_reuse(ML_MODEL, ml_model_id, "create_ml_model", request, expected)
+        return self._create_or_reuse(ML_MODEL, ml_model_id, "create_ml_model", request)
 
     def create_evaluation(
         self,
@@ -276,8 +245,7 @@ class AmlHook(AwsBaseHook):
             "EvaluationDataSourceId": evaluation_data_source_id,
             "EvaluationName": evaluation_name,
         }
-        expected = {"MLModelId": ml_model_id, "EvaluationDataSourceId": evaluation_data_source_id}
-        return self._create_or_reuse(EVALUATION, evaluation_id, "create_evaluation", request, expected)
+        return self._create_or_reuse(EVALUATION, evaluation_id, "create_evaluation", request)
 
     def create_batch_prediction(
         self,
@@ -294,29 +262,36 @@ class AmlHook(AwsBaseHook):
             "OutputUri": output_uri,
             "BatchPredictionName": batch_prediction_name,
         }
-        expected = {
-            "MLModelId": ml_model_id,
-            "BatchPredictionDataSourceId": batch_prediction_data_source_id,
-            "OutputUri": output_uri,
-        }
         return self._create_or_reuse(
-            BATCH_PREDICTION, batch_prediction_id, "create_batch_prediction", request, expected
+            BATCH_PREDICTION, batch_prediction_id, "create_batch_prediction", request
         )
 
     def _create_or_reuse(
-        self,
-        kind: EntityKind,
-        entity_id: str,
-        operation: str,
-        request: Mapping[str, Any],
-        expected: Mapping[str, str],
+        self, kind: EntityKind, entity_id: str, operation: str, request: Mapping[str, Any]
     ) -> str:
-        """Reattach to the entity with this ID if it exists (and matches), otherwise create it."""
-        existing = self.find(kind, entity_id)
-        if existing is not None:
-            self._check_same_parameters(kind, entity_id, existing, expected)
-            self.log.info("Reattaching to %s (%s)", kind.describe(entity_id), existing.get("Status"))
-            return entity_id
+        """Reattach to the live entity of this ID's attempt chain (if its inputs match), or create one.
+
+        The chain is the ID, then ``<ID>-a2``, ``<ID>-a3``, ...: an attempt that ended FAILED or DELETED is
+        passed over (its failure logged), the first ID that is free or live wins. Return that ID.
+        """
+        for candidate in attempt_ids(entity_id):
+            existing = self.find(kind, candidate, verbose=True)
+            if existing is None:
+                return self._create(kind, candidate, operation, request)
+            if existing.get("Status") in FAILED_STATES:
+                self.log.warning("%s; creating a fresh one instead", failure_message(kind, existing))
+                continue
+            mismatches = differences(operation, request, existing)
+            if mismatches:
+                raise AmlError(self._mismatch_message(kind, candidate, "; ".join(mismatches)))
+            self.log.info("Reattaching to %s (%s)", kind.describe(candidate), existing.get("Status"))
+            return candidate
+        raise AmlError(
+            f"All {MAX_ATTEMPTS} attempts of {kind.describe(entity_id)} ended FAILED or DELETED; "
+            f"fix the cause (see their messages) and pass a new {kind.id_param}"
+        )
+
+    def _create(self, kind: EntityKind, entity_id: str, operation: str, request: Mapping[str, Any]) -> str:
         try:
             getattr(self.client, operation)(**{kind.id_key: entity_id}, **_without_none(request))
         except ClientError as error:
@@ -325,17 +300,6 @@ class AmlHook(AwsBaseHook):
             raise
         self.log.info("Created %s", kind.describe(entity_id))
         return entity_id
-
-    def _check_same_parameters(
-        self, kind: EntityKind, entity_id: str, existing: Mapping[str, Any], expected: Mapping[str, str]
-    ) -> None:
-        differences = [
-            f"{key}={existing.get(key)!r} (asked for {value!r})"
-            for key, value in expected.items()
-            if str(existing.get(key, "")).rstrip("/") != str(value).rstrip("/")
-        ]
-        if differences:
-            raise AmlError(self._mismatch_message(kind, entity_id, "existing " + ", ".join(differences)))
 
     @staticmethod
     def _mismatch_message(kind: EntityKind, entity_id: str, detail: str) -> str:

@@ -2,19 +2,35 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import tempfile
+import urllib.error
+import urllib.request
 from contextlib import ExitStack
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import boto3
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 
 from aml_provider.local.config import ServiceConfig
+from aml_provider.local.faults import FaultPlan
 
-__all__ = ["LocalAml", "ServiceConfig"]
+__all__ = ["AdminCallError", "FaultPlan", "LocalAml", "ServiceConfig", "admin_call"]
+
+
+class AdminCallError(Exception):
+    """The service refused an admin call: `code` is the error's type, as in an API error."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
 
 
 class LocalAml:
@@ -64,6 +80,7 @@ class LocalAml:
             host, port = s3_server.get_host_and_port()
             self.s3_endpoint_url = f"http://{host}:{port}"
             resources.callback(setattr, self, "s3_endpoint_url", None)
+        _quiet_logger("aml_provider.local.requests")  # a line per request is for `aml-local serve`
         overrides = dict(self.config_overrides)
         sock = bind_socket(overrides.pop("host", "127.0.0.1"), overrides.pop("port", 0))
         host, port = sock.getsockname()[:2]
@@ -115,6 +132,19 @@ class LocalAml:
             },
         }
 
+    def set_faults(self, plan: dict[str, Any] | FaultPlan) -> dict[str, Any]:
+        """Put a fault plan in force (`{}` turns faults off) through the signed admin call; answers it."""
+        document = plan.to_json() if isinstance(plan, FaultPlan) else plan
+        return self.admin("PutFaultPlan", document)
+
+    def faults(self) -> dict[str, Any]:
+        """The fault plan in force."""
+        return self.admin("GetFaultPlan")
+
+    def admin(self, call: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Send the admin call `AmlLocal.<call>`, signed with this service's key pair like any API call."""
+        return admin_call(self.endpoint_url, self.access_key_id, self.secret_access_key, call, body)
+
     def client(self, service: str = "machinelearning") -> Any:
         """A boto3 client for `service` ("machinelearning" or "s3") configured for this service."""
         endpoints = {"machinelearning": self.endpoint_url, "s3": self.s3_endpoint_url}
@@ -125,6 +155,37 @@ class LocalAml:
             aws_access_key_id=self.access_key_id,
             aws_secret_access_key=self.secret_access_key,
         )
+
+
+def admin_call(
+    endpoint_url: str,
+    access_key_id: str,
+    secret_access_key: str,
+    call: str,
+    body: dict[str, Any] | None = None,
+    region_name: str = LocalAml.region_name,
+) -> dict[str, Any]:
+    """Send the admin call `AmlLocal.<call>` to the service at `endpoint_url`, SigV4-signed with the key pair.
+
+    Raises AdminCallError when the service refuses it (bad signature, bad fault plan).
+    """
+    data = json.dumps(body or {}).encode()
+    request = AWSRequest(
+        method="POST",
+        url=f"{endpoint_url.rstrip('/')}/",
+        data=data,
+        headers={"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": f"AmlLocal.{call}"},
+    )
+    SigV4Auth(Credentials(access_key_id, secret_access_key), "machinelearning", region_name).add_auth(request)
+    prepared = request.prepare()
+    sent = urllib.request.Request(prepared.url, data, dict(prepared.headers), method="POST")
+    try:
+        with urllib.request.urlopen(sent, timeout=30) as response:
+            answer: dict[str, Any] = json.loads(response.read())
+            return answer
+    except urllib.error.HTTPError as refused:
+        error = json.loads(refused.read() or b"{}")
+        raise AdminCallError(error.get("__type", str(refused.code)), error.get("message", "")) from None
 
 
 def _quiet_logger(name: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
@@ -14,7 +15,9 @@ from typing import Any
 import uvicorn
 
 from aml_provider.local.config import ServiceConfig
-from aml_provider.local.server import bind_socket, build_app, with_access_keys
+from aml_provider.local.faults import FaultPlan, FaultPlanError
+from aml_provider.local.logs import FORMATS, configure_logging
+from aml_provider.local.server import CREDENTIALS_FILE, bind_socket, build_app, with_access_keys
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -30,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aml-local", description="Local Amazon Machine Learning service.")
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
     add_serve_command(commands)
+    add_faults_command(commands)
     return parser
 
 
@@ -104,7 +108,89 @@ def add_serve_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
         default=None,
         help="bearer token for the console and log pages (or AML_LOCAL_CONSOLE_TOKEN)",
     )
+    serve.add_argument(
+        "--shutdown-timeout",
+        type=float,
+        default=float(env("AML_LOCAL_SHUTDOWN_TIMEOUT", "10")),
+        metavar="SECONDS",
+        help="on SIGTERM/SIGINT, how long running jobs may finish; the rest run again at the next start",
+    )
+    serve.add_argument(
+        "--log-format",
+        choices=FORMATS,
+        default=env("AML_LOCAL_LOG_FORMAT", "text"),
+        help="log lines as text or as one JSON object each (with the request ID)",
+    )
+    serve.add_argument(
+        "--faults",
+        default=env("AML_LOCAL_FAULTS"),
+        metavar="JSON|@FILE",
+        help="fault plan to inject (for tests; off by default), as JSON or @file",
+    )
     serve.set_defaults(command=serve_command)
+
+
+def add_faults_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    env = os.environ.get
+    faults = commands.add_parser(
+        "faults",
+        help="show or change the fault plan of a running service",
+        description=faults_command.__doc__,
+    )
+    faults.add_argument("plan", nargs="?", metavar="JSON|@FILE|off", help="the plan to put in force")
+    faults.add_argument(
+        "--url", default=env("AML_LOCAL_PUBLIC_URL", "http://127.0.0.1:8086"), help="the service's URL"
+    )
+    faults.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(env("AML_LOCAL_DATA_DIR", ".aml-local")),
+        help="where the service's credentials.json is (unless a key pair is given)",
+    )
+    faults.add_argument("--access-key-id", default=env("AML_LOCAL_ACCESS_KEY_ID"), help="key to sign with")
+    faults.add_argument("--secret-access-key", default=env("AML_LOCAL_SECRET_ACCESS_KEY"), help="its secret")
+    faults.set_defaults(command=faults_command)
+
+
+def faults_command(args: argparse.Namespace) -> int:
+    """Print the fault plan in force at --url, or put PLAN in force first ("off" for none), signing the
+    admin call with the service's key pair."""
+    from aml_provider.local import AdminCallError, admin_call
+
+    key, secret = args.access_key_id, args.secret_access_key
+    if not key:
+        try:
+            pair = json.loads((args.data_dir / CREDENTIALS_FILE).read_text())
+        except OSError as err:
+            print(
+                f"aml-local: no key pair: give --access-key-id and --secret-access-key ({err})",
+                file=sys.stderr,
+            )
+            return 2
+        key, secret = pair["access_key_id"], pair["secret_access_key"]
+    try:
+        if args.plan is None:
+            plan = admin_call(args.url, key, secret, "GetFaultPlan")
+        else:
+            document = {} if args.plan == "off" else fault_plan(args.plan).to_json()
+            plan = admin_call(args.url, key, secret, "PutFaultPlan", document)
+    except (AdminCallError, OSError) as err:
+        print(f"aml-local: {args.url} refused or did not answer: {err}", file=sys.stderr)
+        return 1
+    print(json.dumps(plan, indent=2))
+    return 0
+
+
+def fault_plan(value: str | None) -> FaultPlan:
+    """The plan of `--faults` / AML_LOCAL_FAULTS: JSON text, or `@path` of a JSON file."""
+    if not value:
+        return FaultPlan()
+    try:
+        text = Path(value[1:]).read_text() if value.startswith("@") else value
+        return FaultPlan.parse(json.loads(text))
+    except (OSError, ValueError) as err:  # FaultPlanError and JSONDecodeError are ValueErrors
+        kind = "fault plan" if isinstance(err, FaultPlanError) else "--faults / AML_LOCAL_FAULTS"
+        raise SystemExit(f"aml-local: bad {kind}: {err}") from None
 
 
 def server_map(pairs: list[str], default: dict[str, str]) -> dict[str, str]:
@@ -131,11 +217,14 @@ def page_and_body_settings(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def serve_command(args: argparse.Namespace) -> int:
-    """Serve the Amazon ML API until SIGINT or SIGTERM, then finish running requests and stop."""
+    """Serve the Amazon ML API until SIGINT or SIGTERM; then stop accepting, let running requests and jobs
+    finish for up to --shutdown-timeout seconds, and leave the other jobs PENDING for the next start."""
     if bool(args.access_key_id) != bool(args.secret_access_key):
         print("aml-local: give both --access-key-id and --secret-access-key, or neither.", file=sys.stderr)
         return 2
     keys = {args.access_key_id: args.secret_access_key} if args.access_key_id else {}
+    faults = fault_plan(args.faults)
+    configure_logging(args.log_format)
     if args.local_s3 is not None:
         args.s3_endpoint = start_local_s3(args.host, args.local_s3)
     args.data_dir.mkdir(parents=True, exist_ok=True)
@@ -152,11 +241,21 @@ def serve_command(args: argparse.Namespace) -> int:
             redshift_servers=server_map(args.redshift_server, ServiceConfig.default_redshift_servers()),
             rds_servers=server_map(args.rds_server, ServiceConfig.default_rds_servers()),
             **page_and_body_settings(args),
+            faults=faults,
+            shutdown_timeout=args.shutdown_timeout,
         )
     )
     sock = bind_socket(args.host, args.port)
     _print_banner(config, credentials_file)
-    server = uvicorn.Server(uvicorn.Config(build_app(config), lifespan="on", log_level="info"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            build_app(config),
+            lifespan="on",
+            log_config=None,  # configure_logging's handler and format
+            access_log=False,  # RequestLog logs every request, with its ID
+            timeout_graceful_shutdown=max(1, round(args.shutdown_timeout)),
+        )
+    )
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, _exit_after_shutdown)
     try:

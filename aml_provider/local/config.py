@@ -7,6 +7,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from aml_provider.local.faults import FaultPlan
+
 DEFAULT_MAX_BODY_BYTES = 32 * 2**20
 
 
@@ -59,6 +61,10 @@ class ServiceConfig:
     console_auth: bool | None = field(default_factory=lambda: _flag(os.environ.get("AML_LOCAL_CONSOLE_AUTH")))
     #: A bearer token the console and log pages accept besides basic auth with an access key pair.
     console_token: str | None = field(default_factory=lambda: os.environ.get("AML_LOCAL_CONSOLE_TOKEN"))
+    #: Faults to inject from the start (none by default); changed at run time by AmlLocal.PutFaultPlan.
+    faults: FaultPlan = field(default_factory=FaultPlan)
+    #: Seconds a stop waits for running jobs; the rest run again at the next start.
+    shutdown_timeout: float = 10.0
 
     @staticmethod
     def default_redshift_servers() -> dict[str, str]:

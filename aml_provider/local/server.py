@@ -9,6 +9,7 @@ import socket
 import string
 import threading
 import time
+import urllib.error
 import urllib.request
 from dataclasses import replace
 from pathlib import Path
@@ -67,13 +68,15 @@ class BackgroundServer:
 
     def __init__(self, app: Starlette, sock: socket.socket) -> None:
         self.sock = sock
-        self.server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_level="warning"))
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, lifespan="on", log_level="warning", access_log=False)
+        )
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
         host, port = sock.getsockname()[:2]
         self.url = f"http://{host}:{port}"
 
     def start(self, timeout: float = 30.0) -> None:
-        """Start serving and wait until /health answers."""
+        """Start serving and wait until /health answers (ready or not: readiness is the caller's to check)."""
         self.thread.start()
         deadline = time.monotonic() + timeout
         while not _answers(f"{self.url}/health"):
@@ -92,7 +95,9 @@ class BackgroundServer:
 
 def _answers(url: str) -> bool:
     try:
-        with urllib.request.urlopen(url, timeout=1) as response:
-            return bool(response.status == 200)
+        with urllib.request.urlopen(url, timeout=5):
+            return True
+    except urllib.error.HTTPError:
+        return True  # 503: serving, though not ready (e.g. S3 unreachable)
     except OSError:
         return False

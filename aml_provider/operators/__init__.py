@@ -32,20 +32,26 @@ from aml_provider.operators.aml import (
     AmlUpdateNameOperator,
     AmlWaitingOperator,
 )
-from aml_provider.operators.champion import (
+from aml_provider.operators.family import (
+    AmlChampionSwitchOperator,
+    AmlCheckDataOperator,
     AmlCleanupOperator,
-    AmlEndpointSwitchOperator,
+    AmlDecideOperator,
+    AmlFamilyOperator,
     AmlFindChampionOperator,
-    AmlModelFamilyOperator,
+    AmlPlanRetrainOperator,
     AmlPromoteMLModelOperator,
     AmlRollbackMLModelOperator,
 )
 
 __all__ = [
+    "AmlChampionSwitchOperator",
+    "AmlCheckDataOperator",
     "AmlCleanupOperator",
-    "AmlEndpointSwitchOperator",
+    "AmlDecideOperator",
+    "AmlFamilyOperator",
     "AmlFindChampionOperator",
-    "AmlModelFamilyOperator",
+    "AmlPlanRetrainOperator",
     "AmlPromoteMLModelOperator",
     "AmlRollbackMLModelOperator",
     "AmlAddTagsOperator",

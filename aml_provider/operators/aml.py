@@ -2,7 +2,8 @@
 Operators for Amazon Machine Learning: data sources, models, evaluations, batch and real-time predictions.
 
 Create operators reattach on retry: without an explicit ID they derive one from the DAG, task, run and
-map index, so every try of a task instance addresses the same entity. They return the entity ID.
+map index, so every try of a task instance addresses the same entity. When that entity ended FAILED or
+DELETED, a retry creates a fresh one under ``<id>-a2`` (then ``-a3``, ...). They return the live ID.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from airflow.providers.amazon.aws.utils import validate_execute_complete_event
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from airflow.providers.common.compat.sdk import BaseHook, conf
 
-from aml_provider.hooks.aml import (
+from aml_provider.hooks import (
     BATCH_PREDICTION,
     DATA_SOURCE,
     EVALUATION,
@@ -139,9 +140,8 @@ class AmlCreateEntityOperator(AmlWaitingOperator):
     entity_id: str | None = None
 
     def execute(self, context: Context) -> Any:
-        entity_id = getattr(self, self.kind.id_param) or entity_id_from_context(self.kind.prefix, context)
-        self.create(entity_id)
-        self.entity_id = entity_id
+        wanted = getattr(self, self.kind.id_param) or entity_id_from_context(self.kind.prefix, context)
+        entity_id = self.entity_id = self.create(wanted)
         url = self.link.persist_entity(context, self, self.hook, entity_id, **self.link_arguments())
         self.log.info("%s: %s", self.kind.describe(entity_id), url)
         return self.finish(entity_id)
@@ -150,8 +150,12 @@ class AmlCreateEntityOperator(AmlWaitingOperator):
         self.entity_id = self.trigger_class.entity_id_of(validate_execute_complete_event(event))
         return super().execute_complete(context, event)
 
-    def create(self, entity_id: str) -> None:
-        """Create the entity with this ID, or reattach to it (AmlHook's create methods do both)."""
+    def create(self, entity_id: str) -> str:
+        """Create the entity with this ID, or reattach to it, and return the ID of the live entity.
+
+        AmlHook's create methods do both, and pass over earlier attempts that ended FAILED or DELETED
+        (``<id>-a2``, ``<id>-a3``, ...).
+        """
         raise NotImplementedError
 
     def link_arguments(self) -> dict[str, str]:
@@ -235,8 +239,8 @@ class AmlCreateDataSourceFromS3Operator(AmlCreateDataSourceOperator):
         self.data_source_name = data_source_name
         self.compute_statistics = compute_statistics
 
-    def create(self, entity_id: str) -> None:
-        self.hook.create_data_source_from_s3(
+    def create(self, entity_id: str) -> str:
+        return self.hook.create_data_source_from_s3(
             entity_id,
             data_location_s3=self.data_location_s3,
             data_schema=json_document(self.data_schema, "data_schema", self.document_dir()),
@@ -334,7 +338,7 @@ class AmlCreateDataSourceFromRedshiftOperator(AmlCreateDataSourceFromDatabaseOpe
         super().__init__(db_conn_id=db_conn_id, **kwargs)
         self.cluster_identifier = cluster_identifier
 
-    def create(self, entity_id: str) -> None:
+    def create(self, entity_id: str) -> str:
         data_spec = {
             "DatabaseInformation": {
                 "DatabaseName": self.database_name,
@@ -342,7 +346,7 @@ class AmlCreateDataSourceFromRedshiftOperator(AmlCreateDataSourceFromDatabaseOpe
             },
             **self.common_spec(),
         }
-        self.hook.create_data_source_from_redshift(
+        return self.hook.create_data_source_from_redshift(
             entity_id,
             data_spec=data_spec,
             role_arn=self.role_arn,
@@ -391,7 +395,7 @@ class AmlCreateDataSourceFromRDSOperator(AmlCreateDataSourceFromDatabaseOperator
         self.subnet_id = subnet_id
         self.security_group_ids = security_group_ids
 
-    def create(self, entity_id: str) -> None:
+    def create(self, entity_id: str) -> str:
         rds_data = {
             "DatabaseInformation": {
                 "InstanceIdentifier": self.instance_identifier,
@@ -403,7 +407,7 @@ class AmlCreateDataSourceFromRDSOperator(AmlCreateDataSourceFromDatabaseOperator
             "SecurityGroupIds": as_list(self.security_group_ids, "security_group_ids"),
             **self.common_spec(),
         }
-        self.hook.create_data_source_from_rds(
+        return self.hook.create_data_source_from_rds(
             entity_id,
             rds_data=rds_data,
             role_arn=self.role_arn,
@@ -462,8 +466,8 @@ class AmlCreateMLModelOperator(AmlCreateEntityOperator):
         self.ml_model_id = ml_model_id
         self.ml_model_name = ml_model_name
 
-    def create(self, entity_id: str) -> None:
-        self.hook.create_ml_model(
+    def create(self, entity_id: str) -> str:
+        return self.hook.create_ml_model(
             entity_id,
             ml_model_type=self.ml_model_type,
             training_data_source_id=self.training_data_source_id,
@@ -510,8 +514,8 @@ class AmlCreateEvaluationOperator(AmlCreateEntityOperator):
         self.evaluation_id = evaluation_id
         self.evaluation_name = evaluation_name
 
-    def create(self, entity_id: str) -> None:
-        self.hook.create_evaluation(
+    def create(self, entity_id: str) -> str:
+        return self.hook.create_evaluation(
             entity_id,
             ml_model_id=self.ml_model_id,
             evaluation_data_source_id=self.evaluation_data_source_id,
@@ -565,8 +569,8 @@ class AmlCreateBatchPredictionOperator(AmlCreateEntityOperator):
         self.batch_prediction_id = batch_prediction_id
         self.batch_prediction_name = batch_prediction_name
 
-    def create(self, entity_id: str) -> None:
-        self.hook.create_batch_prediction(
+    def create(self, entity_id: str) -> str:
+        return self.hook.create_batch_prediction(
             entity_id,
             ml_model_id=self.ml_model_id,
             batch_prediction_data_source_id=self.batch_prediction_data_source_id,
@@ -620,7 +624,10 @@ class AmlRealtimeEndpointOperator(AmlWaitingOperator):
         raise NotImplementedError
 
     def is_done(self, entity_id: str) -> bool:
-        return self.hook.endpoint_status(entity_id) == self.target_status
+        return self.hook.check_when_available(
+            f"the endpoint of Amazon ML model {entity_id}",
+            lambda: self.hook.endpoint_status(entity_id) == self.target_status,
+        )
 
     def wait(self, entity_id: str) -> None:
         self.hook.wait_for_endpoint(
@@ -664,7 +671,10 @@ class AmlDeleteRealtimeEndpointOperator(AmlRealtimeEndpointOperator):
 
     def is_done(self, entity_id: str) -> bool:
         """Gone is gone, even when the model itself has failed or was deleted."""
-        return self.hook.endpoint_info(entity_id).get("EndpointStatus", "NONE") == "NONE"
+        return self.hook.check_when_available(
+            f"the endpoint of Amazon ML model {entity_id}",
+            lambda: self.hook.endpoint_info(entity_id).get("EndpointStatus", "NONE") == "NONE",
+        )
 
 
 class AmlPredictOperator(AmlBaseOperator):

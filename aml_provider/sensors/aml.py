@@ -175,6 +175,9 @@ class AmlRealtimeEndpointReadySensor(AmlBaseSensor):
         self.ml_model_id = ml_model_id
 
     def poke(self, context: Context) -> bool:
-        endpoint_status = self.hook.endpoint_status(self.ml_model_id)
-        self.log.info("Real-time endpoint of Amazon ML model %s is %s", self.ml_model_id, endpoint_status)
-        return endpoint_status == "READY"
+        def ready() -> bool:
+            endpoint_status = self.hook.endpoint_status(self.ml_model_id)
+            self.log.info("Real-time endpoint of Amazon ML model %s is %s", self.ml_model_id, endpoint_status)
+            return endpoint_status == "READY"
+
+        return self.hook.check_when_available(f"the endpoint of Amazon ML model {self.ml_model_id}", ready)

@@ -21,8 +21,10 @@ class AmlEntityCompletedTrigger(AwsBaseWaiterTrigger):
     """
     Wait until an entity is COMPLETED; yield ``{"status": "error", "message": ...}`` if it fails.
 
-    The message carries Amazon ML's Status, Message and LogUri. Subclasses fix the kind and name the ID
-    argument after it, so that ``serialize()`` round-trips through their constructor.
+    The message carries Amazon ML's Status, Message and LogUri. Checks that meet a connection error,
+    throttling or a 5xx answer are retried within ``waiter_max_attempts`` (AmlHook's waiters do that).
+    Subclasses fix the kind and name the ID argument after it, so that ``serialize()`` round-trips
+    through their constructor.
 
     :param entity_id: the entity (subclasses take it as ``data_source_id``, ``ml_model_id``, ...).
     :param waiter_delay: seconds between status checks.

@@ -11,6 +11,18 @@ if TYPE_CHECKING:
     from airflow.sdk import DAG
 
 
+def register(dag: DAG) -> DAG:
+    """Store a DAG built in this process the way the dag-processor would, so that dag.test() can run it."""
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
+    from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
+
+    DagBundlesManager().sync_bundles_to_db()
+    bag = DagBag(dag_folder=os.devnull)
+    bag.bag_dag(dag)
+    sync_bag_to_db(bag, "dags-folder", None)
+    return dag
+
+
 class DagRunner:
     """Builds DAGs whose task failures (final or retried) are recorded, and runs them with ``dag.test()``."""
 
@@ -30,13 +42,7 @@ class DagRunner:
 
     def run(self, dag: DAG, run_after: dt.datetime | None = None) -> DagRun:
         """Run every task of `dag` in this process; the same `run_after` gives the same run_id."""
-        from airflow.dag_processing.bundles.manager import DagBundlesManager
-        from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
-
-        DagBundlesManager().sync_bundles_to_db()
-        bag = DagBag(dag_folder=os.devnull)
-        bag.bag_dag(dag)
-        sync_bag_to_db(bag, "dags-folder", None)
+        register(dag)
         run_after = run_after or dt.datetime.now(dt.UTC)
         return dag.test(run_after=run_after, logical_date=run_after)
 

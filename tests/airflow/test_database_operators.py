@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from aml_provider.hooks import DATA_SOURCE, AmlHook
+from aml_provider.hooks import DATA_SOURCE, AmlError, AmlHook
 from aml_provider.local import LocalAml
 from aml_provider.operators import AmlCreateDataSourceFromRDSOperator, AmlCreateDataSourceFromRedshiftOperator
 from tests.airflow.data import SCHEMA, labelled_records
@@ -158,3 +158,67 @@ def test_a_retry_after_a_timeout_reattaches(
     hook = AmlHook(aws_conn_id=database_service)
     found = [e for e in hook.describe(DATA_SOURCE) if e.get("DataLocationS3", "").startswith(staging)]
     assert [entity["DataSourceId"] for entity in found] == [dag_runner.xcom(dag_run, "load")]
+
+
+def database_spec(table: str, bucket: str, information: dict[str, str]) -> dict[str, Any]:
+    return {
+        "DatabaseInformation": {"DatabaseName": "test", **information},
+        "SelectSqlQuery": f"SELECT x1, x2, colour, label FROM {table}",
+        "DatabaseCredentials": {"Username": "postgres", "Password": "database-password-1"},
+        "S3StagingLocation": f"s3://{bucket}/airflow/{unique_id('staging')}/",
+        "DataSchema": json.dumps(SCHEMA_WITHOUT_HEADER),
+    }
+
+
+RDS_ROLES = {
+    "ResourceRole": "DataPipelineDefaultResourceRole",
+    "ServiceRole": "DataPipelineDefaultRole",
+    "SubnetId": "subnet-0123",
+    "SecurityGroupIds": ["sg-0123"],
+}
+CHANGES = [
+    ("SelectSqlQuery", "SELECT x1, x2, colour, label FROM other_table"),
+    ("DatabaseCredentials", {"Username": "someone-else", "Password": "p"}),
+    ("S3StagingLocation", "s3://elsewhere/staging/"),
+    ("DataSchema", json.dumps({**SCHEMA_WITHOUT_HEADER, "targetAttributeName": "x1"})),
+]
+
+
+@pytest.mark.parametrize("source", ["redshift", "rds"])
+def test_reattach_to_a_database_data_source_names_the_changed_input(
+    database_service: str, bucket: str, source: str
+) -> None:
+    """The same inputs reattach (the query in other spacing too); each changed one is named."""
+    hook = AmlHook(aws_conn_id=database_service)
+    role_arn = "arn:aws:iam::123456789012:role/aml"
+    if source == "redshift":
+        spec = database_spec(load_table(POSTGRES_URL), bucket, {"ClusterIdentifier": "warehouse"})
+        member, identifier = "DataSpec", ("ClusterIdentifier", "other-cluster")
+
+        def create(data_source_id: str, spec: dict[str, Any], role: str = role_arn) -> str:
+            return hook.create_data_source_from_redshift(data_source_id, data_spec=spec, role_arn=role)
+    else:
+        spec = {
+            **database_spec(load_table(MYSQL_URL), bucket, {"InstanceIdentifier": "orders-db"}),
+            **RDS_ROLES,
+        }
+        member, identifier = "RDSData", ("InstanceIdentifier", "other-db")
+
+        def create(data_source_id: str, spec: dict[str, Any], role: str = role_arn) -> str:
+            return hook.create_data_source_from_rds(data_source_id, rds_data=spec, role_arn=role)
+
+    data_source_id = create(unique_id("ds"), spec)
+    hook.wait_for_completion(DATA_SOURCE, data_source_id, **FAST)
+    spaced = {**spec, "SelectSqlQuery": spec["SelectSqlQuery"].replace(" FROM ", "\n  FROM ") + ";"}
+    assert create(data_source_id, spaced) == data_source_id
+    changes = [
+        *CHANGES,
+        ("DatabaseInformation", {**spec["DatabaseInformation"], identifier[0]: identifier[1]}),
+    ]
+    if source == "rds":
+        changes += [("ResourceRole", "OtherResourceRole"), ("ServiceRole", "OtherServiceRole")]
+    for key, value in changes:
+        with pytest.raises(AmlError, match=rf"different parameters \({member}\.{key}"):
+            create(data_source_id, {**spec, key: value})
+    with pytest.raises(AmlError, match=r"different parameters \(RoleARN: existing"):
+        create(data_source_id, spec, role="arn:aws:iam::123456789012:role/other")

@@ -13,7 +13,7 @@ from botocore.waiter import WaiterModel
 
 import aml_provider
 from aml_provider.hooks import DATA_SOURCE, ML_MODEL, AmlError, AmlHook, entity_kind
-from tests.airflow.data import SCHEMA
+from tests.airflow.data import SCHEMA, labelled_rows
 from tests.helpers import unique_id
 
 CUSTOM_WAITERS = {
@@ -155,3 +155,156 @@ def test_entity_kind_names_the_allowed_values() -> None:
     assert entity_kind("MLModel") is ML_MODEL
     with pytest.raises(ValueError, match="DataSource, MLModel, Evaluation, BatchPrediction"):
         entity_kind("Model")
+
+
+def failure_warnings(output: str) -> list[str]:
+    """The hook's warnings (Airflow's structured log lines) about attempts that ended FAILED or DELETED."""
+    return [line for line in output.splitlines() if "[warning" in line and "creating a fresh one" in line]
+
+
+def test_a_create_after_a_failed_attempt_creates_the_next_attempt(
+    hook: AmlHook, s3: Any, bucket: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """FAILED (then DELETED) attempts are passed over, their failure logged; the live one is reused."""
+    key = f"airflow/{unique_id('late')}.csv"
+    data_source_id = create_data_source(hook, f"s3://{bucket}/{key}")
+    with pytest.raises(AmlError):
+        hook.wait_for_completion(DATA_SOURCE, data_source_id, waiter_delay=0.2, waiter_max_attempts=100)
+    failed = hook.get(DATA_SOURCE, data_source_id)
+    s3.put_object(Bucket=bucket, Key=key, Body=labelled_rows(50).encode())
+
+    def create() -> str:
+        return hook.create_data_source_from_s3(
+            data_source_id, data_location_s3=f"s3://{bucket}/{key}", data_schema=json.dumps(SCHEMA)
+        )
+
+    second = create()
+    assert second == f"{data_source_id}-a2"
+    (warning,) = failure_warnings(capsys.readouterr().out)
+    assert failed["Message"] in warning
+    assert failed["LogUri"] in warning
+    hook.wait_for_completion(DATA_SOURCE, second, waiter_delay=0.2, waiter_max_attempts=100)
+    assert create() == second  # the live attempt is reattached to
+    hook.delete(DATA_SOURCE, second)
+    assert create() == f"{data_source_id}-a3"
+    assert hook.status(DATA_SOURCE, data_source_id) == "FAILED"
+
+
+RECIPE = {"groups": {}, "assignments": {}, "outputs": ["ALL_NUMERIC", "ALL_CATEGORICAL"]}
+OTHER_SCHEMA = {
+    **SCHEMA,
+    "attributes": [
+        {**attribute, "attributeType": "CATEGORICAL"} if attribute["attributeName"] == "x2" else attribute
+        for attribute in SCHEMA["attributes"]
+    ],
+}
+
+
+def data_source_inputs(location: str, **changes: Any) -> dict[str, Any]:
+    inputs = {
+        "data_location_s3": location,
+        "data_schema": json.dumps(SCHEMA),
+        "data_rearrangement": json.dumps({"splitting": {"percentBegin": 0, "percentEnd": 70}}),
+        "compute_statistics": True,
+    }
+    return {**inputs, **changes}
+
+
+def model_inputs(data_source_id: str, **changes: Any) -> dict[str, Any]:
+    inputs = {
+        "ml_model_type": "BINARY",
+        "training_data_source_id": data_source_id,
+        "recipe": json.dumps(RECIPE),
+        "parameters": {"sgd.maxPasses": 5, "sgd.shuffleType": "auto"},
+    }
+    return {**inputs, **changes}
+
+
+@pytest.fixture(scope="module")
+def trained(aws_connection: str, training_csv: str) -> tuple[str, str]:
+    """A COMPLETED data source and a model trained on it, both with every input set."""
+    hook = AmlHook(aws_conn_id=aws_connection)
+    data_source_id = hook.create_data_source_from_s3(unique_id("ds"), **data_source_inputs(training_csv))
+    ml_model_id = hook.create_ml_model(unique_id("ml"), **model_inputs(data_source_id))
+    hook.wait_for_completion(ML_MODEL, ml_model_id, waiter_delay=0.2, waiter_max_attempts=300)
+    return data_source_id, ml_model_id
+
+
+def test_reattach_accepts_the_same_inputs_in_any_spelling(
+    hook: AmlHook, trained: tuple[str, str], training_csv: str
+) -> None:
+    data_source_id, ml_model_id = trained
+    schema = json.dumps(SCHEMA, indent=4, sort_keys=True)
+    same = data_source_inputs(
+        training_csv + "/" if training_csv.endswith("/") else training_csv, data_schema=schema
+    )
+    assert hook.create_data_source_from_s3(data_source_id, **same) == data_source_id
+    inputs = model_inputs(
+        data_source_id, recipe=json.dumps(RECIPE, indent=2), parameters={"sgd.maxPasses": "5"}
+    )
+    assert hook.create_ml_model(ml_model_id, **inputs) == ml_model_id
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"data_schema": json.dumps(OTHER_SCHEMA)}, "DataSpec.DataSchema"),
+        ({"data_rearrangement": None}, "DataSpec.DataRearrangement"),
+        (
+            {"data_rearrangement": '{"splitting": {"percentBegin": 70, "percentEnd": 100}}'},
+            "DataSpec.DataRearrangement",
+        ),
+        ({"compute_statistics": False}, "ComputeStatistics"),
+    ],
+    ids=["schema", "no-rearrangement", "rearrangement", "statistics"],
+)
+def test_reattach_to_a_data_source_names_the_changed_input(
+    hook: AmlHook, trained: tuple[str, str], training_csv: str, changes: dict[str, Any], field: str
+) -> None:
+    data_source_id, _ = trained
+    with pytest.raises(AmlError, match=rf"same ID {data_source_id} but different parameters \({field}"):
+        hook.create_data_source_from_s3(data_source_id, **data_source_inputs(training_csv, **changes))
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"recipe": json.dumps({**RECIPE, "outputs": ["ALL_NUMERIC"]})}, "Recipe"),
+        ({"parameters": {"sgd.maxPasses": 6}}, "Parameters.sgd.maxPasses"),
+        ({"parameters": {"sgd.l2RegularizationAmount": "1e-4"}}, "Parameters.sgd.l2RegularizationAmount"),
+        ({"ml_model_type": "REGRESSION"}, "MLModelType"),
+        ({"training_data_source_id": "ds-other"}, "TrainingDataSourceId"),
+    ],
+    ids=["recipe", "parameter", "default-parameter", "type", "data"],
+)
+def test_reattach_to_a_model_names_the_changed_input(
+    hook: AmlHook, trained: tuple[str, str], changes: dict[str, Any], field: str
+) -> None:
+    data_source_id, ml_model_id = trained
+    with pytest.raises(
+        AmlError, match=rf"same ID {ml_model_id} but different parameters \({field}: existing"
+    ):
+        hook.create_ml_model(ml_model_id, **model_inputs(data_source_id, **changes))
+
+
+def test_reattach_to_an_evaluation_or_batch_prediction_names_the_changed_input(
+    hook: AmlHook, trained: tuple[str, str], bucket: str
+) -> None:
+    data_source_id, ml_model_id = trained
+    evaluation_id = hook.create_evaluation(
+        unique_id("ev"), ml_model_id=ml_model_id, evaluation_data_source_id=data_source_id
+    )
+    with pytest.raises(AmlError, match=r"\(EvaluationDataSourceId: existing"):
+        hook.create_evaluation(evaluation_id, ml_model_id=ml_model_id, evaluation_data_source_id="ds-other")
+    output = f"s3://{bucket}/airflow/{unique_id('scores')}/"
+    batch = {
+        "ml_model_id": ml_model_id,
+        "batch_prediction_data_source_id": data_source_id,
+        "output_uri": output,
+    }
+    batch_prediction_id = hook.create_batch_prediction(unique_id("bp"), **batch)
+    assert hook.create_batch_prediction(batch_prediction_id, **{**batch, "output_uri": output.rstrip("/")})
+    with pytest.raises(AmlError, match=r"\(OutputUri: existing"):
+        hook.create_batch_prediction(batch_prediction_id, **{**batch, "output_uri": f"{output}other/"})
+    with pytest.raises(AmlError, match=r"\(MLModelId: existing"):
+        hook.create_batch_prediction(batch_prediction_id, **{**batch, "ml_model_id": "ml-other"})

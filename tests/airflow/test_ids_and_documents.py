@@ -9,7 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from aml_provider.utils import entity_id_for, json_document, s3_dataset_name, s3_lineage
+from aml_provider.utils import (
+    attempt_id,
+    attempt_ids,
+    entity_id_for,
+    json_document,
+    s3_dataset_name,
+    s3_lineage,
+)
+from aml_provider.utils.ids import MAX_ATTEMPTS
 
 ID_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
@@ -33,6 +41,21 @@ def test_ids_fit_the_api_pattern(task_id: str) -> None:
     entity_id = entity_id_for("ml", "dag", task_id, "scheduled__2024-01-01T00:00:00+00:00")
     assert ID_PATTERN.fullmatch(entity_id)
     assert "--" not in entity_id
+
+
+@pytest.mark.parametrize("task_id", ["t", "x" * 300])
+def test_derived_ids_leave_room_for_every_attempt_suffix(task_id: str) -> None:
+    entity_id = entity_id_for("ml", "dag", task_id, "manual__2024-01-01")
+    assert attempt_id(entity_id, MAX_ATTEMPTS) == f"{entity_id}-a{MAX_ATTEMPTS}"
+    assert ID_PATTERN.fullmatch(attempt_id(entity_id, MAX_ATTEMPTS))
+
+
+def test_attempts_of_a_long_explicit_id_stay_within_64_characters_and_distinct() -> None:
+    chain = list(attempt_ids("e" * 64))
+    assert chain[:2] == ["e" * 64, attempt_id("e" * 64, 2)]
+    assert len(set(chain)) == MAX_ATTEMPTS
+    assert all(ID_PATTERN.fullmatch(entity_id) for entity_id in chain)
+    assert attempt_id("e" * 64, 2) != attempt_id("e" * 63 + "f", 2)
 
 
 def test_documents_accept_dict_json_text_and_files(tmp_path: Path) -> None:

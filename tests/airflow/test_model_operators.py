@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from typing import Any
 
 import pytest
@@ -218,3 +220,70 @@ def test_a_failed_model_fails_the_task_with_its_message(
     assert len(models) == 1
     assert models[0]["Status"] == "FAILED"
     assert models[0]["Message"] in dag_runner.failure_text()
+
+
+@pytest.mark.parametrize("deferrable", [False, True], ids=["sync", "deferred"])
+def test_a_training_that_failed_succeeds_on_the_retry_under_a_derived_id(
+    dag_runner: DagRunner, deferrable: bool, training_csv: str, s3: Any, bucket: str
+) -> None:
+    """Attempt 1 fails (its recipe is not in S3 yet); the retry trains `<id>-a2`, which downstream uses."""
+    recipe_key = f"airflow/{unique_id('recipe')}.json"
+
+    def upload_the_recipe(context: Any) -> None:
+        dag_runner.record_failure(context)
+        s3.put_object(Bucket=bucket, Key=recipe_key, Body=json.dumps(RECIPE).encode())
+
+    with dag_runner.dag() as dag:
+        data = split("data", training_csv, 0, 100, deferrable=False)
+        train = AmlCreateMLModelOperator(
+            task_id="train",
+            ml_model_type="BINARY",
+            training_data_source_id=data.output,
+            recipe_uri=f"s3://{bucket}/{recipe_key}",
+            retries=1,
+            retry_delay=dt.timedelta(0),
+            on_retry_callback=upload_the_recipe,
+            deferrable=deferrable,
+            **FAST,
+        )
+        AmlCreateEvaluationOperator(
+            task_id="evaluate", ml_model_id=train.output, evaluation_data_source_id=data.output, **FAST
+        )
+    dag_run = dag_runner.run(dag)
+
+    states = dag_runner.states(dag_run)
+    assert states == {"data": "success", "train": "success", "evaluate": "success"}, dag_runner.failure_text()
+    hook = AmlHook()
+    ml_model_id = dag_runner.xcom(dag_run, "train")
+    first_id = ml_model_id.removesuffix("-a2")
+    assert ml_model_id == f"{first_id}-a2"
+    first = hook.get(ML_MODEL, first_id)
+    assert first["Status"] == "FAILED"
+    assert first["Message"] in dag_runner.failure_text()
+    assert hook.get(ML_MODEL, ml_model_id)["Status"] == "COMPLETED"
+    assert dag_runner.xcom(dag_run, "evaluate")["ml_model_id"] == ml_model_id
+
+
+def test_clearing_a_failed_task_trains_anew(
+    dag_runner: DagRunner, training_csv: str, s3: Any, bucket: str
+) -> None:
+    """A run whose training failed, cleared (run again with the same run id) once the cause is fixed."""
+    recipe_key = f"airflow/{unique_id('recipe')}.json"
+    with dag_runner.dag() as dag:
+        data = split("data", training_csv, 0, 100, deferrable=False)
+        AmlCreateMLModelOperator(
+            task_id="train",
+            ml_model_type="BINARY",
+            training_data_source_id=data.output,
+            recipe_uri=f"s3://{bucket}/{recipe_key}",
+            **FAST,
+        )
+    run_after = dt.datetime.now(dt.UTC)
+    assert dag_runner.states(dag_runner.run(dag, run_after)) == {"data": "success", "train": "failed"}
+    s3.put_object(Bucket=bucket, Key=recipe_key, Body=json.dumps(RECIPE).encode())
+    dag_run = dag_runner.run(dag, run_after)
+
+    assert dag_runner.states(dag_run) == {"data": "success", "train": "success"}, dag_runner.failure_text()
+    ml_model_id = dag_runner.xcom(dag_run, "train")
+    assert ml_model_id.endswith("-a2")
+    assert AmlHook().get(ML_MODEL, ml_model_id)["Status"] == "COMPLETED"

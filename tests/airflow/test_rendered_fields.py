@@ -23,7 +23,9 @@ from tests.helpers import unique_id
 FAST = {"waiter_delay": 0.3, "waiter_max_attempts": 400}
 
 
-def test_templated_dicts_and_lists_are_parsed_back(dag_runner: DagRunner, training_csv: str) -> None:
+def test_templated_dicts_and_lists_are_parsed_back(
+    dag_runner: DagRunner, training_csv: str, bucket: str
+) -> None:
     params = {
         "split": {"splitting": {"percentBegin": 0, "percentEnd": 80}},
         "parameters": {"sgd.maxPasses": 3, "sgd.shuffleType": "auto"},
@@ -49,6 +51,7 @@ def test_templated_dicts_and_lists_are_parsed_back(dag_runner: DagRunner, traini
         promote = AmlPromoteMLModelOperator(
             task_id="promote",
             family=unique_id("rendered"),
+            reports_uri=f"s3://{bucket}/families/",
             ml_model_id=model.output,
             smoke_record="{{ params.record }}",
             waiter_delay=0.3,

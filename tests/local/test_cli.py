@@ -55,8 +55,10 @@ def start_server(data_dir: Path, port: int, *flags: str) -> subprocess.Popen[str
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and process.poll() is None:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5):
                 return process
+        except urllib.error.HTTPError:
+            return process  # serving, not ready (503): without --s3-endpoint S3 is AWS's, unreachable here
         except OSError:
             time.sleep(0.1)
     process.kill()

@@ -1,4 +1,4 @@
-"""Learners and writers tested directly: parameters, SGD, metrics, report, number format, batch output layout."""
+"""Learners and writers tested directly: parameters, L-BFGS and SGD, metrics, report, number format, batch output layout."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
 
 from aml_provider.local.data import S3Object, S3Store
 from aml_provider.local.errors import InvalidInputException, JobFailed
@@ -21,9 +23,12 @@ from aml_provider.local.learners import (
     parse_training_parameters,
     performance_metrics,
     regression_rmse,
+    train_lbfgs,
+    train_linear,
     train_sgd,
 )
 from aml_provider.local.learners.report import threshold_effect
+from aml_provider.local.learners.sgd import Scaling
 from aml_provider.local.writers import BatchOutput, format_score, format_scores, result_header, result_lines
 from tests.helpers import unique_id
 
@@ -146,6 +151,69 @@ def test_training_streamed_from_disk_equals_training_in_memory(tmp_path: Path) -
     streamed_cache.memory_budget = 0  # every pass reads the shards from disk again
     streamed = train_sgd(streamed_cache, "BINARY", params)
     np.testing.assert_allclose(streamed.coef, in_memory.coef)
+
+
+@pytest.mark.parametrize("classes", [2, 4])
+def test_lbfgs_converges_to_scikit_learns_logistic_regression(tmp_path: Path, classes: int) -> None:
+    """Both minimise the mean loss plus |w|^2 / (2 rows) on standardised features: the same optimum."""
+    rng = np.random.default_rng(11)
+    features = rng.normal(size=(700, 5)) * [1.0, 3.0, 0.5, 10.0, 1.0] + 4.0
+    signal = features @ rng.normal(size=(5, classes)) / 3 + rng.gumbel(size=(700, classes))
+    target = signal.argmax(axis=1).astype(float)
+    model_type = "BINARY" if classes == 2 else "MULTICLASS"
+    model = train_lbfgs(
+        _cache(tmp_path, features, target), model_type, parse_training_parameters(None), classes
+    )
+    scaled = StandardScaler().fit_transform(features)
+    reference = LogisticRegression(C=1.0, tol=1e-10, max_iter=10_000).fit(scaled, target)
+    expected = reference.predict_proba(scaled)
+    ours = model.scores(sp.csr_matrix(features))
+    np.testing.assert_allclose(ours if classes > 2 else np.c_[1 - ours, ours], expected, atol=1e-4)
+
+
+def test_lbfgs_objective_falls_every_pass_and_l1_uses_sgd(tmp_path: Path) -> None:
+    rng = np.random.default_rng(12)
+    features = rng.normal(size=(500, 3))
+    target = (features[:, 0] + rng.normal(size=500) > 0).astype(float)
+    cache = _cache(tmp_path, features, target)
+    lines: list[str] = []
+    train_linear(cache, "BINARY", parse_training_parameters(None), 2, lines.append)
+    objectives = [float(line.rsplit("=", 1)[1]) for line in lines if line.startswith("pass=")]
+    assert len(objectives) >= 3
+    assert all(later <= earlier for earlier, later in zip(objectives, objectives[1:], strict=False))
+    lines.clear()
+    train_linear(
+        cache, "BINARY", parse_training_parameters({"sgd.l1RegularizationAmount": "1e-4"}), 2, lines.append
+    )
+    assert any("learning-rate=" in line for line in lines)
+
+
+def test_lbfgs_streamed_from_disk_equals_in_memory(tmp_path: Path) -> None:
+    rng = np.random.default_rng(13)
+    features = rng.normal(size=(400, 3))
+    target = features @ [1.0, -2.0, 0.5] + rng.normal(size=400)
+    in_memory = train_linear(
+        _cache(tmp_path / "a", features, target), "REGRESSION", parse_training_parameters(None)
+    )
+    streamed_cache = _cache(tmp_path / "b", features, target)
+    streamed_cache.memory_budget = 0
+    streamed = train_linear(streamed_cache, "REGRESSION", parse_training_parameters(None))
+    np.testing.assert_allclose(streamed.coef, in_memory.coef)
+    np.testing.assert_allclose(in_memory.coef[:, 0], [1.0, -2.0, 0.5], atol=0.15)
+
+
+def test_rare_indicators_are_not_scaled_up_and_keep_small_weights(tmp_path: Path) -> None:
+    rng = np.random.default_rng(14)
+    amount = rng.normal(size=500) * 10
+    rare = np.zeros(500)
+    rare[7] = 1.0  # a word seen once
+    target = (amount + rng.normal(size=500) * 5 > 0).astype(float)
+    target[7] = 1.0
+    cache = _cache(tmp_path, np.c_[amount, rare], target)
+    scaling = Scaling.of(cache, "BINARY")
+    np.testing.assert_allclose(scaling.inv_std[:, 0], [1 / amount.std(), 1.0], rtol=1e-6)
+    model = train_linear(cache, "BINARY", parse_training_parameters(None))
+    assert 0 < model.coef[1, 0] < 1.0  # one record's worth of evidence, held back by the L2 prior
 
 
 def test_cache_grows_features_and_shuffles_every_row_once(tmp_path: Path) -> None:

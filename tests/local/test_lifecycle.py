@@ -118,9 +118,12 @@ def test_entities_tags_and_endpoints_survive_a_restart(tmp_path: Path) -> None:
 def test_work_interrupted_by_a_stop(
     tmp_path: Path, silent_s3: SilentServer, moto_s3: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """In progress -> FAILED; PENDING -> run again; a lost database password -> FAILED; dependents -> FAILED."""
+    """In progress past the shutdown timeout -> run again; PENDING -> run; a lost database password -> FAILED;
+    dependents of a job that fails -> FAILED."""
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # the abandoned job ends soon once the silent S3 closes
-    with LocalAml(data_dir=tmp_path, s3_endpoint_url=silent_s3.url, max_concurrent_jobs=1) as first:
+    with LocalAml(
+        data_dir=tmp_path, s3_endpoint_url=silent_s3.url, max_concurrent_jobs=1, shutdown_timeout=0
+    ) as first:
         ml = first.client()
         hanging = create_data_source(ml, "s3://slow/data.csv")
         wait_for_status(ml, hanging, "INPROGRESS")
@@ -143,7 +146,7 @@ def test_work_interrupted_by_a_stop(
             assert ml.get_data_source(DataSourceId=entity_id)["Status"] == "PENDING"
         assert ml.get_ml_model(MLModelId=model_id)["Status"] == "PENDING"
 
-    # The next service reads a working S3 that already holds the queued datasource's data.
+    # The next service reads a working S3 that holds the queued datasource's data (not the other one's).
     s3 = boto3.session.Session().client(
         "s3", endpoint_url=moto_s3, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y"
     )
@@ -151,10 +154,13 @@ def test_work_interrupted_by_a_stop(
     put_text(s3, "later", "data.csv", CSV)
     with LocalAml(data_dir=tmp_path, s3_endpoint_url=moto_s3) as second:
         ml = second.client()
-        interrupted = ml.get_data_source(DataSourceId=hanging)
+        interrupted = wait_for(ml, "DataSource", hanging)
         assert interrupted["Status"] == "FAILED"
-        assert "stopped while this job was in progress" in interrupted["Message"]
+        assert "s3://slow/data.csv" in interrupted["Message"]  # it ran again, against the new S3
         assert "FinishedAt" in interrupted
+        log = urllib.request.urlopen(interrupted["LogUri"]).read().decode()
+        assert "stopped before this job finished" in log
+        assert log.count("job started") == 2
         assert wait_for(ml, "DataSource", queued)["Status"] == "COMPLETED"
         lost = wait_for(ml, "DataSource", database_id)
         assert lost["Status"] == "FAILED"

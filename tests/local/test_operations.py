@@ -594,20 +594,12 @@ def test_endpoint_lifecycle_and_predict(aml: LocalAml, ml: Any, trained: dict[st
     assert error_of(predict)[0] == "PredictorNotMountedException"
 
 
-def test_endpoint_errors(aml: LocalAml, ml: Any, s3: Any, bucket: str) -> None:
+def test_endpoint_errors(aml: LocalAml, ml: Any) -> None:
     missing = unique_id("ml-missing")
     assert error_of(lambda: ml.create_realtime_endpoint(MLModelId=missing))[0] == "ResourceNotFoundException"
     assert error_of(lambda: ml.delete_realtime_endpoint(MLModelId=missing))[0] == "ResourceNotFoundException"
     predict = lambda: ml.predict(MLModelId=missing, Record=RECORD, PredictEndpoint=aml.endpoint_url)  # noqa: E731
     assert error_of(predict)[0] == "ResourceNotFoundException"
-    pending_id = unique_id("ml-pending")
-    ml.create_ml_model(
-        MLModelId=pending_id, MLModelType="BINARY", TrainingDataSourceId=s3_data_source(ml, s3, bucket)
-    )
-    code, message = error_of(lambda: ml.create_realtime_endpoint(MLModelId=pending_id))
-    if get(ml, "MLModel", pending_id)["Status"] != "COMPLETED":
-        assert code == "InvalidInputException"
-        assert "COMPLETED" in message
 
 
 def test_deleting_a_model_drops_its_endpoint(aml: LocalAml, ml: Any, trained: dict[str, str]) -> None:

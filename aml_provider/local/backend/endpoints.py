@@ -1,5 +1,7 @@
-"""Real-time endpoints: mount a COMPLETED model's predictor, answer Predict, throttle per endpoint.
+"""Real-time endpoints: mount a model's predictor, answer Predict, throttle per endpoint.
 
+Like Amazon ML's other Create operations, CreateRealtimeEndpoint accepts a model still PENDING or
+INPROGRESS: the endpoint stays UPDATING until the model is COMPLETED (then READY) or FAILED (then FAILED).
 Mounted predictors live in memory. After a restart a READY endpoint loads its predictor on the first
 Predict; an endpoint left UPDATING is mounted again.
 """
@@ -28,6 +30,10 @@ from aml_provider.local.store import EntityStore, StoredEntity, now
 
 logger = logging.getLogger(__name__)
 MAX_RECORD_BYTES = 100 * 1024
+#: Model statuses that can have an endpoint (one created before training ends waits for it).
+MOUNTABLE = ("PENDING", "INPROGRESS", "COMPLETED")
+#: How often a mounting endpoint looks whether its model has finished training.
+TRAINING_POLL_SECONDS = 0.2
 
 
 class TokenBucket:
@@ -89,9 +95,10 @@ class Endpoints:
             )
             if document is None:
                 current = self.store.get("MLModel", model_id)
-                if current is None or current.status != "COMPLETED":
+                if current is None or current.status not in MOUNTABLE:
                     raise InvalidInputException(
-                        f"MLModel '{model_id}' is not COMPLETED; a real-time endpoint needs a COMPLETED model."
+                        f"MLModel '{model_id}' is not usable; a real-time endpoint needs a model that is "
+                        "COMPLETED or still training."
                     )
                 return dict(current.document["EndpointInfo"])
         self._start_mounting(model_id)
@@ -149,25 +156,38 @@ class Endpoints:
         self._mounted[model.id] = mounted
         return mounted
 
+    def _trained(self, model_id: str) -> bool:
+        """Wait while the model is still training; False when mounting is no longer wanted."""
+        while not self._stopped.is_set():
+            model = self.store.get("MLModel", model_id)
+            if model is None or not _still_mounting(model.document):
+                return False
+            if model.status not in ("PENDING", "INPROGRESS"):
+                return True
+            self._stopped.wait(TRAINING_POLL_SECONDS)
+        return False
+
     def _start_mounting(self, model_id: str) -> None:
         threading.Thread(
             target=self._mount, args=(model_id,), name=f"aml-mount-{model_id}", daemon=True
         ).start()
 
     def _mount(self, model_id: str) -> None:
-        """Wait the configured mount time, load the predictor, then go READY (or FAILED)."""
-        if self._stopped.wait(self.config.endpoint_mount_seconds):
+        """Wait the configured mount time and the end of training, load the predictor, then go READY
+        (or FAILED, when the model failed or its predictor cannot be loaded)."""
+        if self._stopped.wait(self.config.endpoint_mount_seconds) or not self._trained(model_id):
             return
         with self._lock:
             model = self.store.get("MLModel", model_id)
             if model is None or not _still_mounting(model.document):
                 return
+            status = "FAILED"
             try:
-                self._load(model)
-                status = "READY"
+                if model.status == "COMPLETED":
+                    self._load(model)
+                    status = "READY"
             except Exception:
                 logger.exception("Cannot load the predictor of MLModel %s", model_id)
-                status = "FAILED"
             if self._stopped.is_set():
                 return
             info = {**model.document["EndpointInfo"], "EndpointStatus": status}
@@ -176,21 +196,22 @@ class Endpoints:
 
 
 def _can_start_mounting(document: dict[str, Any]) -> bool:
-    return document["Status"] == "COMPLETED" and document["EndpointInfo"]["EndpointStatus"] in (
+    return document["Status"] in MOUNTABLE and document["EndpointInfo"]["EndpointStatus"] in (
         "NONE",
         "FAILED",
     )
 
 
 def _still_mounting(document: dict[str, Any]) -> bool:
-    return document["Status"] == "COMPLETED" and document["EndpointInfo"]["EndpointStatus"] == "UPDATING"
+    return document["Status"] != "DELETED" and document["EndpointInfo"]["EndpointStatus"] == "UPDATING"
 
 
 def create_realtime_endpoint(services: Services, request: dict[str, Any], _caller_arn: str) -> dict[str, Any]:
     model = _existing_model(services, request["MLModelId"])
-    if model.status != "COMPLETED":
+    if model.status not in MOUNTABLE:
         raise InvalidInputException(
-            f"MLModel '{model.id}' is {model.status}; a real-time endpoint needs a COMPLETED model."
+            f"MLModel '{model.id}' is {model.status}; a real-time endpoint needs a model that is COMPLETED "
+            "or still training: create a new model and its endpoint."
         )
     return {"MLModelId": model.id, "RealtimeEndpointInfo": services.endpoints.create(model.id)}
 

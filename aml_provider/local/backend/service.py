@@ -15,12 +15,14 @@ from aml_provider.local.backend.evaluations import create_evaluation
 from aml_provider.local.backend.kinds import KINDS, Kind
 from aml_provider.local.backend.services import Services
 from aml_provider.local.config import ServiceConfig
+from aml_provider.local.data.s3 import s3_problem
 from aml_provider.local.errors import (
     AmlError,
     InternalServerException,
     InvalidInputException,
     ResourceNotFoundException,
 )
+from aml_provider.local.faults import Faults
 from aml_provider.local.jobs.recovery import recover
 from aml_provider.local.jobs.runner import JobRunner
 from aml_provider.local.store import EntityStore, StoredEntity
@@ -72,23 +74,36 @@ class Backend:
 
     def __init__(self, config: ServiceConfig) -> None:
         self.config = config
+        self.faults = Faults(config.faults)
         self._services: Services | None = None
 
     def start(self) -> None:
         """Open the store, clean up after the previous process, end jobs it left in progress, start the runner."""
         store = EntityStore(self.config.data_dir / "state.db")
         recover(self.config, store)
-        runner = JobRunner(self.config, store, self._entity_for_job)
+        runner = JobRunner(self.config, store, self._entity_for_job, self.faults)
         self._services = Services(self.config, store, runner, endpoints.Endpoints(self.config, store))
         runner.start()
         self._services.endpoints.start()
 
     def stop(self) -> None:
+        """Stop the endpoints and the runner (which waits up to `shutdown_timeout` for jobs), close the store."""
         if self._services is not None:
             self._services.endpoints.stop()
             self._services.runner.stop()
             self._services.store.close()
             self._services = None
+
+    def health(self) -> dict[str, str | None]:
+        """Readiness: what is wrong with the store and with S3 (None for each part that is fine)."""
+        store_problem: str | None = "the entity store is not open"
+        if self._services is not None:
+            try:
+                self._services.store.ping()
+                store_problem = None
+            except Exception as error:
+                store_problem = f"the entity store does not answer: {error}"
+        return {"store": store_problem, "s3": s3_problem(self.config)}
 
     @property
     def services(self) -> Services:

@@ -137,8 +137,9 @@ def _check_line_ends(file: S3Object, offset: int, first_line: bytes) -> None:
     """Fail clearly on a file whose lines end with a bare carriage return (it has no newline at all)."""
     if offset <= len(codecs.BOM_UTF8) and b"\r" in first_line.rstrip(b"\r"):
         raise JobFailed(
-            f"{file.uri} ends its lines with a bare carriage return (\\r), which cannot be read; "
-            "save it with \\n or \\r\\n line ends."
+            f"{file.uri} ends its lines with a bare carriage return (\\r, old Mac style), which cannot be "
+            "read; convert its line ends to \\n (e.g. `tr '\\r' '\\n' < old.csv > new.csv`) or save it "
+            "again as 'CSV UTF-8' or 'Windows Comma Separated', upload it and create the DataSource again."
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import IO, Any
 
 import boto3
 from boto3.exceptions import S3UploadFailedError
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from aml_provider.local.config import ServiceConfig
@@ -38,6 +40,28 @@ def split_uri(uri: str) -> tuple[str, str]:
 def join_uri(prefix: str, *parts: str) -> str:
     """Join an S3 prefix and key parts with exactly one `/` between them."""
     return "/".join([prefix.rstrip("/"), *(p.strip("/") for p in parts)])
+
+
+#: Quick and single: a health check reports an unreachable S3 rather than waiting for it.
+_PROBE_CONFIG = Config(connect_timeout=2, read_timeout=2, retries={"total_max_attempts": 1})
+
+
+def s3_problem(config: ServiceConfig) -> str | None:
+    """Why the service cannot reach its S3 endpoint, or None when S3 answers (any answer, even a refusal)."""
+    try:
+        _probe_client(config.s3_endpoint_url, config.region_name).list_buckets()
+    except ClientError:
+        return None  # S3 answered (e.g. AccessDenied): it is reachable
+    except BotoCoreError as error:
+        return f"S3 at {config.s3_endpoint_url or 'AWS'} cannot be reached: {error}"
+    return None
+
+
+@functools.cache
+def _probe_client(endpoint_url: str | None, region_name: str) -> Any:
+    return boto3.session.Session().client(
+        "s3", endpoint_url=endpoint_url, region_name=region_name, config=_PROBE_CONFIG
+    )
 
 
 class S3Store:

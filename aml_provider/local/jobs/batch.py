@@ -56,7 +56,7 @@ def run_batch_prediction(ctx: JobContext) -> dict[str, Any]:
     ctx.log(f"predicting with MLModel '{model_id}' ({trained.model_type}, score threshold {threshold!r})")
     try:
         total, invalid = _predict_all(ctx, trained, reader, output, leading, threshold, header)
-        manifest = output.publish(reader.files)
+        manifest = output.publish(reader.files, lambda: ctx.reach("batch:after-first-file"))
     finally:
         output.discard()
     ctx.log(f"wrote {len(manifest)} result file(s) and {output.manifest_uri}")

@@ -35,6 +35,7 @@ class JobContext:
     get_entity: Callable[[str, str], dict[str, Any]]  # (kind, id) -> that entity as GetX returns it
     log: Callable[[str], None]  # append a line to the log served at LogUri
     secrets: dict[str, str] = field(default_factory=dict)  # e.g. {"Password": ...}, never persisted
+    reach: Callable[[str], None] = lambda point: None  # report a named point to the fault plan
 
     @property
     def scratch(self) -> Path:

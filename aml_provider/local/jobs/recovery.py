@@ -1,8 +1,9 @@
 """Start-up recovery: what a previous process left behind is cleaned up before jobs are scheduled.
 
-Jobs never resume after a restart (the runner fails the INPROGRESS ones), so every scratch folder is
-stale; a batch prediction cut off while publishing has its half-written outputs removed from S3; and an
-entity whose ID cannot be a folder name (stored before IDs were checked) ends FAILED instead of running.
+Jobs never resume half-way after a restart (the runner fails the INPROGRESS ones; those a stop put back
+to PENDING run again from the start), so every scratch folder is stale; a batch prediction cut off while
+publishing (killed, or requeued by a stop) has its half-written outputs removed from S3; and an entity
+whose ID cannot be a folder name (stored before IDs were checked) ends FAILED instead of running.
 Nothing here stops the service from starting: each entity's problem is logged and left at that.
 """
 
@@ -49,9 +50,9 @@ def _recover_entity(config: ServiceConfig, store: EntityStore, entity: StoredEnt
         logger.warning("%s", message)
         return
     plan = artifacts_dir(config, entity.kind, entity.id) / PUBLICATION_PLAN
-    if entity.status == "INPROGRESS" and plan.exists():
-        discard_publication(S3Store.from_config(config), plan)
-        append_log(plan.parent, "removed the outputs of a publication cut off by the previous stop")
+    if plan.exists():
+        for uri in discard_publication(S3Store.from_config(config), plan):
+            append_log(plan.parent, f"removed {uri}, left by the interrupted upload")
 
 
 def _remove_scratch(config: ServiceConfig) -> None:

@@ -1,9 +1,13 @@
-"""The job runner: starts PENDING entities once their dependencies are COMPLETED, on a bounded thread pool.
+"""The job runner: starts PENDING entities once their dependencies are COMPLETED, each in its own thread.
 
 A scheduler thread sleeps on a condition variable and scans the store whenever an entity is created or a
-job ends. Entities whose dependency ended FAILED or DELETED fail without running. Results of a job whose
-entity was deleted meanwhile are discarded. Jobs are not resumed after a restart: an entity left INPROGRESS
-by a previous process ends FAILED (its job may have been cut off half-way), PENDING ones are simply run.
+job ends; at most `config.max_concurrent_jobs` jobs run at once. Entities whose dependency ended FAILED or
+DELETED fail without running. Results of a job whose entity was deleted meanwhile are discarded.
+
+A stop lets running jobs finish for up to `config.shutdown_timeout` seconds and stores their results; jobs
+still running then go back to PENDING and run again from the start at the next start. An entity left
+INPROGRESS by a process that ended without a stop (killed, crashed) ends FAILED at the next start: its
+job may have been cut off half-way.
 """
 
 from __future__ import annotations
@@ -13,7 +17,6 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +24,7 @@ from typing import Any
 from aml_provider.local.config import ServiceConfig
 from aml_provider.local.data.s3 import S3Store
 from aml_provider.local.errors import JobFailed
+from aml_provider.local.faults import Faults
 from aml_provider.local.jobs import JobContext, job_for
 from aml_provider.local.store import EntityStore, StoredEntity, now
 from aml_provider.local.store.names import storage_name
@@ -30,6 +34,10 @@ logger = logging.getLogger(__name__)
 INTERRUPTED = (
     "The local Amazon ML service stopped while this job was in progress; "
     "create the entity again with a new ID."
+)
+REQUEUED = (
+    "The local Amazon ML service stopped before this job finished (it waited {timeout:g} s); "
+    "the job runs again from the start when the service starts."
 )
 PASSWORD_LOST = (
     "The database password of this datasource is kept in memory only and was lost when the local "
@@ -73,16 +81,19 @@ class JobRunner:
         config: ServiceConfig,
         store: EntityStore,
         get_entity: Callable[[str, str], dict[str, Any]],
+        faults: Faults | None = None,
     ) -> None:
         self.config = config
         self.store = store
         self.get_entity = get_entity
+        self.faults = faults or Faults()
         self._wakeup = threading.Condition()
         self._woken = False
         self._stopping = False
         self._running: set[tuple[str, str]] = set()
+        self._abandoned: set[tuple[str, str]] = set()
+        self._abandon = threading.Event()  # set once a stop gave up waiting for the running jobs
         self._secrets: dict[tuple[str, str], dict[str, str]] = {}
-        self._pool = ThreadPoolExecutor(max_workers=config.max_concurrent_jobs, thread_name_prefix="aml-job")
         self._scheduler = threading.Thread(target=self._schedule_forever, name="aml-scheduler", daemon=True)
         self._s3: S3Store | None = None
 
@@ -97,13 +108,35 @@ class JobRunner:
         self.wake()
 
     def stop(self) -> None:
-        """Stop scheduling; jobs still running are abandoned and their results discarded."""
+        """Start no more jobs; wait up to `shutdown_timeout` for running ones, then put the rest back to PENDING.
+
+        Jobs that finish in time store their results. The threads of the others are left to end on their
+        own (they are daemons, so the process does not wait for them); whatever they produce is discarded.
+        """
         with self._wakeup:
             self._stopping = True
             self._wakeup.notify_all()
         if self._scheduler.is_alive():
             self._scheduler.join()
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        with self._wakeup:
+            self._wakeup.wait_for(lambda: not self._running, self.config.shutdown_timeout)
+            left = sorted(self._running)
+            self._abandoned.update(left)
+        self._abandon.set()
+        for kind, entity_id in left:
+            self._requeue(kind, entity_id)
+
+    def _requeue(self, kind: str, entity_id: str) -> None:
+        requeued = self.store.update(
+            kind,
+            entity_id,
+            {"Status": "PENDING", "StartedAt": None},
+            when=lambda document: document["Status"] == "INPROGRESS",
+        )
+        if requeued is not None:
+            message = REQUEUED.format(timeout=self.config.shutdown_timeout)
+            logger.warning("%s %s: %s", kind, entity_id, message)
+            self.log(kind, entity_id, f"{kind} {entity_id}: {message}")
 
     def wake(self) -> None:
         """Ask the scheduler to look for work now (after a create, a delete or a job's end)."""
@@ -136,6 +169,8 @@ class JobRunner:
 
     def _schedule(self) -> None:
         for entity in self.store.with_status("PENDING"):
+            if self._stopping:
+                return
             reason, ready = self._readiness(entity)
             if reason is not None:
                 self._finish(entity.kind, entity.id, _failure(reason), expected="PENDING")
@@ -168,7 +203,8 @@ class JobRunner:
             return
         with self._wakeup:
             self._running.add((entity.kind, entity.id))
-        self._pool.submit(self._run, entity.kind, entity.id)
+        name = f"aml-job-{entity.kind}-{entity.id}"
+        threading.Thread(target=self._run, args=(entity.kind, entity.id), name=name, daemon=True).start()
 
     def _data_source_of(self, entity: StoredEntity) -> StoredEntity | None:
         """The datasource a model, evaluation or batch prediction reads."""
@@ -179,8 +215,15 @@ class JobRunner:
 
     def _run(self, kind: str, entity_id: str) -> None:
         try:
-            outcome = self._execute(kind, entity_id)
-            if not self._stopping:
+            self.faults.reach(f"job:{kind}:start")
+            orders = self.faults.job_started(kind)
+            if orders.delay:
+                self.log(kind, entity_id, f"Injected fault: the job waits {orders.delay:g} s before it runs")
+                if self._abandon.wait(orders.delay):
+                    return
+            outcome = _failure(orders.failure) if orders.failure else self._execute(kind, entity_id)
+            self.faults.reach(f"job:{kind}:before-finish")
+            if (kind, entity_id) not in self._abandoned:
                 self._finish(kind, entity_id, outcome)
         finally:
             self._secrets.pop((kind, entity_id), None)
@@ -213,20 +256,24 @@ class JobRunner:
             raise JobFailed(f"{kind} {entity_id} no longer exists.")
         artifacts = self.artifacts_of(kind, entity_id)
         artifacts.mkdir(parents=True, exist_ok=True)
-        if self._s3 is None:
-            self._s3 = S3Store.from_config(self.config)
         return JobContext(
             kind=kind,
             entity=self.get_entity(kind, entity_id),
             request=stored.request,
             config=self.config,
-            s3=self._s3,
+            s3=self._s3_store(),
             artifacts=artifacts,
             artifacts_of=self.artifacts_of,
             get_entity=self.get_entity,
             log=lambda line: append_log(artifacts, line),
+            reach=self.faults.reach,
             secrets=dict(self._secrets.get((kind, entity_id), {})),
         )
+
+    def _s3_store(self) -> S3Store:
+        if self._s3 is None:
+            self._s3 = S3Store.from_config(self.config)
+        return self._s3
 
     def _finish(
         self, kind: str, entity_id: str, outcome: dict[str, Any], expected: str = "INPROGRESS"
@@ -243,6 +290,9 @@ class JobRunner:
             self.log(kind, entity_id, f"{kind} {entity_id}: FAILED: {outcome['Message']}")
         else:
             self.log(kind, entity_id, f"{kind} {entity_id}: COMPLETED")
+        if stored is not None:
+            extra = {"kind": kind, "entity_id": entity_id, "status": outcome["Status"]}
+            logger.info("%s %s: %s", kind, entity_id, outcome["Status"], extra=extra)
 
 
 def _failure(message: str) -> dict[str, Any]:

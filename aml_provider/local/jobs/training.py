@@ -1,4 +1,4 @@
-"""The training job: recipe -> features (one pass, cached on disk) -> SGD -> pruned, pickled model."""
+"""The training job: recipe -> features (one pass, cached on disk) -> linear model -> pruned, pickled model."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from aml_provider.local.learners import (
     LinearModel,
     TrainingParameters,
     parse_training_parameters,
-    train_sgd,
+    train_linear,
 )
 from aml_provider.local.recipes import FeaturePipeline, default_recipe, parse_recipe
 
@@ -114,7 +114,7 @@ def run_training(ctx: JobContext) -> dict[str, Any]:
         if params.shuffle:
             cache.shuffle(seed=zlib.crc32(ctx.entity["MLModelId"].encode()))
         ctx.log(f"features: {cache.n_features} from {cache.rows} records")
-        model = train_sgd(cache, model_type, params, len(classes), ctx.log)
+        model = train_linear(cache, model_type, params, len(classes), ctx.log)
         baseline = _baseline(cache, model_type, classes)
         ctx.log(
             f"finished-training: total-passes={model.passes} valid-records={cache.rows * model.passes} "
@@ -163,7 +163,9 @@ def _recipe_text(ctx: JobContext, reader: DataSourceReader) -> str:
         return str(inline)
     if uri and not inline:
         return ctx.s3.read_text(uri)
-    ctx.log("recipe: none given, using the default recipe built from the training statistics")
+    ctx.log(
+        "recipe: none given (or both empty), using the suggested recipe built from the training statistics"
+    )
     return default_recipe(reader.schema, reader.statistics)
 
 

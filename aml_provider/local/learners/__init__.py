@@ -1,8 +1,9 @@
-"""Learning: training parameters, SGD linear models over cached sparse features, metrics and reports."""
+"""Learning: training parameters, linear models (L-BFGS or SGD) over cached sparse features, metrics, reports."""
 
 from __future__ import annotations
 
 from aml_provider.local.learners.cache import FeatureCache
+from aml_provider.local.learners.lbfgs import train_lbfgs, train_linear
 from aml_provider.local.learners.metrics import (
     METRIC_NAMES,
     binary_auc,
@@ -28,5 +29,7 @@ __all__ = [
     "parse_training_parameters",
     "performance_metrics",
     "regression_rmse",
+    "train_lbfgs",
+    "train_linear",
     "train_sgd",
 ]

@@ -12,6 +12,9 @@ SHUFFLE_TYPE = "sgd.shuffleType"
 L1_AMOUNT = "sgd.l1RegularizationAmount"
 L2_AMOUNT = "sgd.l2RegularizationAmount"
 MAX_MODEL_SIZE = "sgd.maxMLModelSizeInBytes"
+#: Not a CreateMLModel parameter, but GetMLModel reports it: clients that copy one model's parameters into
+#: the next send it back, so it is accepted with its only value.
+ALGORITHM = "algorithm"
 DEFAULT_L2 = 1e-6
 
 _KNOWN = (MAX_PASSES, SHUFFLE_TYPE, L1_AMOUNT, L2_AMOUNT, MAX_MODEL_SIZE)
@@ -30,7 +33,7 @@ class TrainingParameters:
     def to_api(self) -> dict[str, str]:
         """The five `sgd.*` keys plus `algorithm`, as strings, the way GetMLModel reports them."""
         return {
-            "algorithm": "sgd",
+            ALGORITHM: "sgd",
             MAX_PASSES: str(self.max_passes),
             SHUFFLE_TYPE: "auto" if self.shuffle else "none",
             L1_AMOUNT: repr(self.l1),
@@ -42,7 +45,8 @@ class TrainingParameters:
 def parse_training_parameters(params: dict[str, str] | None) -> TrainingParameters:
     """Validate CreateMLModel.Parameters; raise InvalidInputException naming the key and its allowed values."""
     params = params or {}
-    for key in params:
+    _check_algorithm(params)
+    for key in (key for key in params if key != ALGORITHM):
         if key not in _KNOWN:
             raise InvalidInputException(
                 f"Unknown training parameter {key!r}; allowed keys are {', '.join(_KNOWN)}."
@@ -101,3 +105,11 @@ def _shuffle(params: dict[str, str]) -> bool:
             f"Training parameter {SHUFFLE_TYPE} must be 'auto' or 'none'; got {params[SHUFFLE_TYPE]!r}."
         )
     return text == "auto"
+
+
+def _check_algorithm(params: dict[str, str]) -> None:
+    """`algorithm`, as GetMLModel echoes it, may come back; Amazon ML has one learning algorithm, sgd."""
+    if ALGORITHM in params and str(params[ALGORITHM]).strip().lower() != "sgd":
+        raise InvalidInputException(
+            f"Training parameter {ALGORITHM} must be 'sgd' (the only algorithm); got {params[ALGORITHM]!r}."
+        )

@@ -93,6 +93,11 @@ class Loss:
     def errors(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
         return np.zeros(z.shape[1])
 
+    def total_and_gradient(self, z: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+        """The loss sum and dLoss/dz of one learner's outputs z (n, k)."""
+        wide = z[:, None, :]
+        return float(self.total(wide, y)[0]), self.gradient(wide, y)[:, 0, :]
+
 
 class LogisticLoss(Loss):
     def gradient(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -123,6 +128,17 @@ class SoftmaxLoss(Loss):
 
     def errors(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
         return np.count_nonzero(z.argmax(axis=2) != y[:, None], axis=0)  # type: ignore[no-any-return]
+
+    def total_and_gradient(self, z: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+        """Both from one softmax: -sum log p(y) and p - onehot(y)."""
+        rows, labels = np.arange(len(y)), y.astype(np.intp)
+        shifted = z - z.max(axis=1, keepdims=True)
+        probabilities = np.exp(shifted)
+        sums = probabilities.sum(axis=1)
+        total = float(np.log(sums).sum() - shifted[rows, labels].sum())
+        probabilities /= sums[:, None]
+        probabilities[rows, labels] -= 1.0
+        return total, probabilities
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -158,7 +174,7 @@ def learning_rates_for(weights: int) -> tuple[float, ...]:
 
 
 @dataclass
-class _Scaling:
+class Scaling:
     """Implicit standardisation: features centred and scaled (0/1 indicators only centred), targets too."""
 
     mean: np.ndarray
@@ -168,7 +184,7 @@ class _Scaling:
     y_std: float
 
     @classmethod
-    def of(cls, cache: FeatureCache, model_type: str) -> _Scaling:
+    def of(cls, cache: FeatureCache, model_type: str) -> Scaling:
         mean, std = cache.mean_std()
         scale = np.where((std > 1e-12) & ~cache.indicators(), std, 1.0)
         y_mean, y_std = cache.target_mean_std() if model_type == REGRESSION else (0.0, 1.0)
@@ -206,8 +222,8 @@ def train_sgd(
     k = loss.outputs(n_classes)
     rates = learning_rates_for(cache.n_features * k)
     count = len(rates)
-    scaling = _Scaling.of(cache, model_type)
-    start = np.tile(_initial_intercept(cache, model_type, k), count)
+    scaling = Scaling.of(cache, model_type)
+    start = np.tile(initial_intercept(cache, model_type, k), count)
     optimizer = AdaGrad((cache.n_features, count * k), start, np.repeat(rates, k), params)
     batch = batch_size_for(cache.rows)
     held_out = -(-cache.rows // batch) >= VALIDATION_EVERY
@@ -330,7 +346,7 @@ class AdaGrad:
         self._l1_applied += self.weights - before
 
 
-def _initial_intercept(cache: FeatureCache, model_type: str, k: int) -> np.ndarray:
+def initial_intercept(cache: FeatureCache, model_type: str, k: int) -> np.ndarray:
     """Start from the base rate (BINARY) or uniform (MULTICLASS); regression targets are centred already."""
     if model_type == BINARY:
         rate = min(max(cache.target_mean_std()[0], 1e-6), 1 - 1e-6)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -12,7 +11,7 @@ from urllib.parse import parse_qs
 
 import anyio.to_thread
 from anyio import CapacityLimiter
-from botocore.model import OperationModel
+from botocore.model import OperationModel, Shape
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
@@ -22,9 +21,12 @@ from starlette.routing import Route
 
 from aml_provider.local.config import DEFAULT_MAX_BODY_BYTES, ServiceConfig
 from aml_provider.local.errors import AmlError, InternalServerException, ResourceNotFoundException
+from aml_provider.local.faults import Faults, InjectedError
 from aml_provider.local.protocol import console
+from aml_provider.local.protocol.admin import admin_call, is_admin_target
 from aml_provider.local.protocol.auth import Authenticator, SignedRequest
 from aml_provider.local.protocol.pages_auth import PageGuardMiddleware
+from aml_provider.local.protocol.requests import RequestLog
 from aml_provider.local.protocol.validation import service_model, validate_input
 from aml_provider.local.protocol.wire import (
     UnknownOperationException,
@@ -40,7 +42,10 @@ logger = logging.getLogger(__name__)
 class ServiceBackend(Protocol):
     """What the HTTP layer needs of the backend."""
 
+    faults: Faults
+
     def start(self) -> None: ...
+    def health(self) -> dict[str, str | None]: ...
     def stop(self) -> None: ...
     def call(self, operation: str, request: dict[str, Any], caller_arn: str) -> dict[str, Any]: ...
     def log_document(self, kind: str, entity_id: str) -> tuple[str, bytes]: ...
@@ -84,7 +89,8 @@ def create_app(
         # Any path: botocore keeps the client's endpoint path when Predict switches host to PredictEndpoint.
         Route("/{path:path}", api.operation, methods=["POST"]),
     ]
-    return Starlette(routes=routes, lifespan=lifespan, middleware=[guard])
+    # RequestLog outermost: refusals of the page guard get a request ID and a log line too.
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(RequestLog), guard])
 
 
 #: Operations answered on the event loop when their body is small: in memory once the model is loaded
@@ -96,6 +102,8 @@ EVENT_LOOP_MAX_BODY_BYTES = 4096
 #: Threads for heavy Predict calls. Tokenising holds the GIL, so a second thread adds no throughput and
 #: makes the event loop (/health, every other request) wait longer for the GIL.
 HEAVY_PREDICT_THREADS = 1
+#: /health checks in a thread of its own, so a pool busy with API calls never delays the answer.
+HEALTH_THREADS = 1
 #: A console form holds one number.
 MAX_FORM_BYTES = 4096
 
@@ -106,11 +114,18 @@ class _Api:
         self.authenticator = authenticator
         self.max_body_bytes = max_body_bytes
         self._heavy_predicts: CapacityLimiter | None = None
+        self._health_checks: CapacityLimiter | None = None
 
     async def operation(self, request: Request) -> Response:
-        """One Amazon ML API call: authenticate the headers, read the (bounded) body, verify its signature,
-        route by X-Amz-Target, validate, run, answer."""
-        request_id = str(uuid.uuid4())
+        """One Amazon ML API call: authenticate the headers, read the (bounded) body, then (`_handle`)
+        verify its signature, route by X-Amz-Target, validate, run, answer.
+
+        Admin calls (`AmlLocal.*`) are authenticated the same way; the fault plan may answer an error or
+        end the process before an operation runs.
+        """
+        request_id: str = request.state.request_id
+        target = request.headers.get("x-amz-target", "")
+        request.state.operation = target.partition(".")[2] or None
         try:
             signed = self.authenticator.check_headers(
                 request.method,
@@ -120,30 +135,36 @@ class _Api:
                 now=datetime.now(UTC),
             )
             body = await read_body(request, self.max_body_bytes)
-            target = request.headers.get("x-amz-target", "")
-            operation, result = await self._run(signed, target, body)
-            return result_response(operation.output_shape, result, request_id)
+            output_shape, result = await self._run(signed, target, body)
+            return result_response(output_shape, result, request_id)
         except AmlError as err:
+            request.state.error = err.code
             return error_response(err, request_id)
         except Exception:
             logger.exception("Internal error in request %s", request_id)
+            request.state.error = InternalServerException.code
             return error_response(
                 InternalServerException("An internal error occurred; please retry."), request_id
             )
 
-    def _handle(
-        self, signed: SignedRequest, target: str, body: bytes
-    ) -> tuple[OperationModel, dict[str, Any]]:
-        """Verify the signature over the body, route by X-Amz-Target, validate and run the operation."""
+    def _handle(self, signed: SignedRequest, target: str, body: bytes) -> tuple[Shape | None, dict[str, Any]]:
+        """Verify the signature over the body, then run the admin call, or route by X-Amz-Target, let the
+        fault plan answer or exit, validate and run the operation; answer the output shape and result."""
         caller_arn = signed.verify(body)
+        if is_admin_target(target):
+            return None, admin_call(self.backend.faults, target, parse_body(body))
         operation = _operation_model(target)
+        self.backend.faults.reach(f"request:{operation.name}")
+        injected = self.backend.faults.error_for(operation.name)
+        if injected is not None:
+            raise _injected_error(injected)
         params = parse_body(body)
         validate_input(operation.input_shape, params)
-        return operation, self.backend.call(operation.name, params, caller_arn)
+        return operation.output_shape, self.backend.call(operation.name, params, caller_arn)
 
     async def _run(
         self, signed: SignedRequest, target: str, body: bytes
-    ) -> tuple[OperationModel, dict[str, Any]]:
+    ) -> tuple[Shape | None, dict[str, Any]]:
         """`_handle` on the event loop for a small Predict, else in a thread: hashing, parsing and
         predicting a large body there keeps the loop answering; heavy Predicts share a small pool."""
         predict = target.rpartition(".")[2] in EVENT_LOOP_OPERATIONS
@@ -158,7 +179,17 @@ class _Api:
         )
 
     async def health(self, request: Request) -> Response:
-        return JSONResponse({"status": "ok", "service": "machinelearning"})
+        """Readiness: 200 when the store is open and S3 answers, else 503; each check's problem in the body."""
+        if self._health_checks is None:
+            self._health_checks = CapacityLimiter(HEALTH_THREADS)
+        problems = await anyio.to_thread.run_sync(self.backend.health, limiter=self._health_checks)
+        ready = not any(problems.values())
+        body = {
+            "status": "ok" if ready else "unavailable",
+            "service": "machinelearning",
+            "checks": {name: problem or "ok" for name, problem in problems.items()},
+        }
+        return JSONResponse(body, 200 if ready else 503)
 
     async def log(self, request: Request) -> Response:
         kind, entity_id = request.path_params["kind"], request.path_params["entity_id"]
@@ -212,6 +243,12 @@ def _headers(request: Request) -> dict[str, list[str]]:
     for name, value in request.headers.items():
         headers.setdefault(name.lower(), []).append(value)
     return headers
+
+
+def _injected_error(injected: InjectedError) -> AmlError:
+    error = AmlError(injected.message)
+    error.code, error.status = injected.code, injected.status
+    return error
 
 
 def _operation_model(target: str) -> OperationModel:

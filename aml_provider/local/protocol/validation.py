@@ -21,6 +21,8 @@ from aml_provider.local.errors import InvalidInputException
 UNENFORCED_PATTERNS = frozenset({"VipURL"})
 #: IDs the pattern admits that would name the current or parent folder of the service's store.
 RESERVED_IDS = frozenset({".", ".."})
+#: Members where an empty string means "not given": an empty Recipe and RecipeUri ask for the suggested recipe.
+EMPTY_MEANS_ABSENT = frozenset({("CreateMLModelInput", "RecipeUri")})
 _LONGEST_SHOWN_VALUE = 200
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
@@ -99,6 +101,8 @@ def _structure_problems(
         yield f"Unknown member '{name}' in {where}: expected only [{', '.join(shape.members)}]"
     for name, member in shape.members.items():
         member_path = prefix + _camel(name)
+        if value.get(name) == "" and (shape.name, name) in EMPTY_MEANS_ABSENT:
+            continue
         if value.get(name) is not None:
             yield from _problems(member, value[name], member_path, hidden)
         elif name in shape.required_members:

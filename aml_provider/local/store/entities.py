@@ -70,6 +70,11 @@ class EntityStore:
     def close(self) -> None:
         self.engine.dispose()
 
+    def ping(self) -> None:
+        """Raise unless the database answers a query."""
+        with self.engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+
     def insert(self, kind: str, entity_id: str, document: dict[str, Any], request: dict[str, Any]) -> bool:
         """Store a new entity; False (nothing written) when the ID is already taken."""
         row = {

@@ -8,7 +8,7 @@ import json
 import posixpath
 import shutil
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -19,6 +19,8 @@ from aml_provider.local.writers.numbers import format_scores
 
 BINARY = "BINARY"
 MULTICLASS = "MULTICLASS"
+#: The file, in a batch prediction's artifacts, that lists what its upload puts in S3 while it runs.
+UPLOAD_JOURNAL = "uploading.json"
 
 
 def result_header(model_type: str, classes: Sequence[str], tag: bool, true_label: bool) -> list[str]:
@@ -128,9 +130,12 @@ class BatchOutput:
             handle.write("\n".join(lines))
             handle.write("\n")
 
-    def publish(self, sources: list[S3Object]) -> dict[str, str]:
+    def publish(
+        self, sources: list[S3Object], after_first_file: Callable[[], None] = lambda: None
+    ) -> dict[str, str]:
         """Stage every result file, copy each into place, then write the manifest; on any failure remove
-        what was written and re-raise."""
+        what was written and re-raise. `after_first_file` is called once the first result file is in
+        place (a fault-injection point)."""
         manifest = self.result_uris(sources)
         for source in sources:
             self._handle(source)
@@ -146,8 +151,10 @@ class BatchOutput:
         try:
             for source in sources:
                 self.s3.upload(self._paths[source.uri], staged[manifest[source.uri]])
-            for result, staging in staged.items():
+            for number, (result, staging) in enumerate(staged.items()):
                 self.s3.copy(staging, result)
+                if number == 0:
+                    after_first_file()
             self.s3.put(self.manifest_uri, json.dumps(manifest).encode(), "application/json")
         except Exception:
             with contextlib.suppress(Exception):  # the error that stopped the publication matters more
@@ -176,11 +183,14 @@ class BatchOutput:
         return handle
 
 
-def discard_publication(s3: S3Store, plan_path: Path) -> None:
-    """Remove everything a publication planned at `plan_path` may have written (then the plan itself)."""
+def discard_publication(s3: S3Store, plan_path: Path) -> list[str]:
+    """Remove everything a publication planned at `plan_path` may have written (then the plan itself);
+    answer the result and manifest URIs it removed (none without a plan)."""
     if not plan_path.exists():
-        return
+        return []
     plan = json.loads(plan_path.read_text())
-    s3.delete([plan["manifest"], *plan["results"]])
+    removed = [plan["manifest"], *plan["results"]]
+    s3.delete(removed)
     s3.delete_prefix(plan["staging"])
     plan_path.unlink()
+    return removed
