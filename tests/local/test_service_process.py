@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -325,6 +326,48 @@ def test_json_logs_carry_the_request_id_the_client_sees(
     assert {"time", "level", "logger", "message", "duration_ms"} <= set(by_request[refused_id])
     plan_line = next(line for line in lines if line["message"].startswith("Fault plan in force"))
     assert by_request[plan_line["request_id"]]["operation"] == "PutFaultPlan"  # lines inside a request
+
+
+def test_sigterm_while_calls_run_in_worker_threads_ends_promptly_and_logs_each_id(
+    tmp_path: Path, s3_url: str, services: list[Service]
+) -> None:
+    service = Service(tmp_path, s3_url, "--log-format", "json", "--shutdown-timeout", "2")
+    services.append(service)
+    described: list[str] = []  # request IDs of DescribeMLModels answers
+    plans_put: list[dict[str, Any]] = []
+    stopping = threading.Event()
+
+    def call_until_refused() -> None:
+        ml = service.client(NO_RETRIES)
+        while not stopping.is_set():
+            try:
+                described.append(ml.describe_ml_models(Limit=1)["ResponseMetadata"]["RequestId"])
+                plans_put.append(service.set_faults({}))
+            except (BotoCoreError, ClientError, OSError):
+                return
+
+    callers = [threading.Thread(target=call_until_refused) for _ in range(4)]
+    for caller in callers:
+        caller.start()
+    deadline = time.monotonic() + 30
+    while len(plans_put) < 20:
+        assert time.monotonic() < deadline, service.stderr
+        time.sleep(0.05)
+    assert service.terminate() < 15
+    stopping.set()
+    for caller in callers:
+        caller.join(30)
+        assert not caller.is_alive(), "a call hung after SIGTERM"
+
+    lines = [json.loads(line) for line in service.stderr.splitlines()]
+    requests = {line["request_id"]: line for line in lines if line["logger"] == "aml_provider.local.requests"}
+    assert {requests[request_id]["operation"] for request_id in described} == {"DescribeMLModels"}
+    in_threads = [
+        line for line in lines if line["message"] == "No fault plan in force" and "request_id" in line
+    ]
+    # Logged in the worker thread that ran each PutFaultPlan, under its ID (never a concurrent call's).
+    assert len(in_threads) >= len(plans_put)
+    assert {requests[line["request_id"]]["operation"] for line in in_threads} == {"PutFaultPlan"}
 
 
 def aml_local(*arguments: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
