@@ -24,6 +24,7 @@ import pytest
 from aml_provider.local import LocalAml
 from aml_provider.local.config import ServiceConfig
 from aml_provider.local.jobs.context import PUBLICATION_PLAN
+from aml_provider.local.jobs.recovery import recover
 from aml_provider.local.jobs.runner import artifacts_dir
 from aml_provider.local.server import bind_socket
 from aml_provider.local.store import EntityStore, now
@@ -268,3 +269,39 @@ def test_start_up_fails_entities_with_unusable_ids_and_goes_on(tmp_path: Path) -
         assert results[entity_id]["Status"] == "FAILED"
         assert f"DataSourceId '{entity_id}' cannot be used" in results[entity_id]["Message"]
     assert not (tmp_path / "artifacts" / "log.txt").exists(), "nothing was written outside an entity folder"
+
+
+def test_start_up_removes_a_publication_that_a_stop_cut_off(
+    aml: LocalAml, s3: Any, bucket: str, tmp_path: Path
+) -> None:
+    """A stop that puts a publishing batch prediction back to PENDING leaves its publication plan: the next
+    start removes what the plan lists before the job runs again from the start."""
+    batch_id = unique_id("bp")
+    output = f"s3://{bucket}/{batch_id}/batch-prediction"
+    result, staging = f"{output}/result/{batch_id}-data.csv.gz", f"{output}/.staging/{batch_id}/"
+    for uri in (result, f"{staging}.{batch_id}-data.csv.gz"):
+        put_text(s3, bucket, uri.split("/", 3)[3], "scored\n")
+    config = ServiceConfig(data_dir=tmp_path, s3_endpoint_url=aml.s3_endpoint_url)
+    store = EntityStore(tmp_path / "state.db")
+    document = {
+        "BatchPredictionId": batch_id,
+        "Status": "PENDING",
+        "CreatedAt": now(),
+        "LastUpdatedAt": now(),
+        "CreatedByIamUser": "arn:aws:iam::000000000000:user/x",
+    }
+    store.insert("BatchPrediction", batch_id, document, {})
+    artifacts = artifacts_dir(config, "BatchPrediction", batch_id)
+    artifacts.mkdir(parents=True)
+    plan = {"results": [result], "manifest": f"{output}/{batch_id}.manifest", "staging": staging}
+    (artifacts / PUBLICATION_PLAN).write_text(json.dumps(plan))
+
+    recover(config, store)
+
+    assert s3.list_objects_v2(Bucket=bucket, Prefix=f"{batch_id}/").get("KeyCount") == 0
+    assert not (artifacts / PUBLICATION_PLAN).exists()
+    assert f"removed {result}, left by the interrupted upload" in _read(artifacts / "log.txt")
+    stored = store.get("BatchPrediction", batch_id)
+    assert stored is not None
+    assert stored.status == "PENDING"
+    store.close()
