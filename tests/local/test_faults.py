@@ -19,6 +19,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
+from moto.server import ThreadedMotoServer
 
 from aml_provider.local import AdminCallError, LocalAml
 from aml_provider.local.backend import Backend
@@ -276,3 +277,29 @@ def test_health_reports_a_store_that_is_not_open(tmp_path: Path) -> None:
     finally:
         backend.stop()
     assert backend.health()["store"] == "the entity store is not open"
+
+
+def test_health_notices_s3_going_away_within_seconds(tmp_path: Path) -> None:
+    """S3 is probed in the background, so /health answers at once and reports a lost S3 soon after."""
+    s3 = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    s3.start()
+    host, port = s3.get_host_and_port()
+    with LocalAml(data_dir=tmp_path, s3_endpoint_url=f"http://{host}:{port}") as aml:
+        with urllib.request.urlopen(f"{aml.endpoint_url}/health") as health:
+            assert json.loads(health.read())["checks"]["s3"] == "ok"
+        s3.stop()
+        deadline = time.monotonic() + 15
+        while health_status(aml.endpoint_url)[0] == 200:
+            assert time.monotonic() < deadline, "/health still reports S3 reachable"
+            time.sleep(0.2)
+        status, body = health_status(aml.endpoint_url)
+    assert status == 503
+    assert f"http://{host}:{port}" in body["checks"]["s3"]
+
+
+def health_status(url: str) -> tuple[int, dict[str, Any]]:
+    try:
+        with urllib.request.urlopen(f"{url}/health") as health:
+            return health.status, json.loads(health.read())
+    except urllib.error.HTTPError as unready:
+        return unready.code, json.loads(unready.read())

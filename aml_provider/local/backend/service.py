@@ -15,7 +15,7 @@ from aml_provider.local.backend.evaluations import create_evaluation
 from aml_provider.local.backend.kinds import KINDS, Kind
 from aml_provider.local.backend.services import Services
 from aml_provider.local.config import ServiceConfig
-from aml_provider.local.data.s3 import s3_problem
+from aml_provider.local.data.s3 import S3Probe
 from aml_provider.local.errors import (
     AmlError,
     InternalServerException,
@@ -76,6 +76,7 @@ class Backend:
         self.config = config
         self.faults = Faults(config.faults)
         self._services: Services | None = None
+        self._s3_probe = S3Probe(config)
 
     def start(self) -> None:
         """Open the store, clean up after the previous process, end jobs it left in progress, start the runner."""
@@ -103,7 +104,7 @@ class Backend:
                 store_problem = None
             except Exception as error:
                 store_problem = f"the entity store does not answer: {error}"
-        return {"store": store_problem, "s3": s3_problem(self.config)}
+        return {"store": store_problem, "s3": self._s3_probe.problem()}
 
     @property
     def services(self) -> Services:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import codecs
 import functools
+import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +57,36 @@ def s3_problem(config: ServiceConfig) -> str | None:
     except BotoCoreError as error:
         return f"S3 at {config.s3_endpoint_url or 'AWS'} cannot be reached: {error}"
     return None
+
+
+class S3Probe:
+    """`s3_problem` for frequent callers: the latest finding, refreshed in the background at most every
+    `interval` seconds, so no caller but the first waits for an S3 round trip."""
+
+    def __init__(self, config: ServiceConfig, interval: float = 1.0) -> None:
+        self.config = config
+        self.interval = interval
+        self._lock = threading.Lock()
+        self._probed_at: float | None = None
+        self._problem: str | None = None
+        self._refreshing = False
+
+    def problem(self) -> str | None:
+        with self._lock:
+            first = self._probed_at is None
+            stale = first or time.monotonic() - (self._probed_at or 0.0) >= self.interval
+            refresh_later = stale and not first and not self._refreshing
+            self._refreshing = self._refreshing or refresh_later
+        if first:
+            self._refresh()
+        elif refresh_later:
+            threading.Thread(target=self._refresh, name="aml-s3-probe", daemon=True).start()
+        return self._problem
+
+    def _refresh(self) -> None:
+        problem = s3_problem(self.config)
+        with self._lock:
+            self._probed_at, self._problem, self._refreshing = time.monotonic(), problem, False
 
 
 @functools.cache
