@@ -45,6 +45,10 @@ def champion_asset(family: str, reports_uri: str) -> Asset:
     return Asset(name=f"aml-champion-{family}", uri=f"{reports_uri.rstrip('/')}/{family}/family.json")
 
 
+def _family_param(family: str) -> Param:
+    return Param(family, type="string", const=family, description="The model family (fixed per DAG)")
+
+
 def _defaults(waiter_delay: float, retries: int, retry_delay: dt.timedelta) -> dict[str, Any]:
     return {"deferrable": True, "waiter_delay": waiter_delay, "retries": retries, "retry_delay": retry_delay}
 
@@ -291,7 +295,7 @@ def _data_source(
 
 def _retrain_params(family: str, data_uri: str, schema_uri: str, model_type: str) -> dict[str, Param]:
     return {
-        "family": Param(family, type="string", const=family, description="The model family (fixed per DAG)"),
+        "family": _family_param(family),
         "data_uri": Param(data_uri, type="string", description="S3 prefix the partitions land under"),
         "partition_template": Param(
             DEFAULT_PARTITION,
@@ -390,9 +394,7 @@ def batch_score_dag(
         tags=["amazon-ml", family],
         default_args=_defaults(waiter_delay, retries, retry_delay),
         params={
-            "family": Param(
-                family, type="string", const=family, description="The model family (fixed per DAG)"
-            ),
+            "family": _family_param(family),
             "records_uri": Param(
                 records_uri, type="string", description="CSV records to score (object or prefix)"
             ),
@@ -436,9 +438,7 @@ def rollback_dag(
         tags=["amazon-ml", family],
         default_args=_defaults(waiter_delay, 0, dt.timedelta(seconds=30)),
         params={
-            "family": Param(
-                family, type="string", const=family, description="The model family (fixed per DAG)"
-            ),
+            "family": _family_param(family),
             "ml_model_id": Param(
                 "", type="string", description="Model to roll back to; empty for the previous champion"
             ),
