@@ -150,7 +150,7 @@ def _sparkline(decisions: Sequence[Mapping[str, Any]]) -> str:
     values, lows, highs = (list(column) for column in zip(*estimates, strict=True))
     latest = next(value for value in reversed(values) if value is not None)
     label = f"{name} of the last {len(decisions)} challengers, latest {number(latest)}"
-    return f"{sparkline(values, lows, highs, label)} <span>{escape(number(latest))}</span>"
+    return f'<span class="trend">{sparkline(values, lows, highs, label)} {escape(number(latest))}</span>'
 
 
 # The family page

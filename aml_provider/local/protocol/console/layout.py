@@ -53,6 +53,7 @@ svg .marker-dot{fill:#b00020;stroke:#fff;stroke-width:2}
 .pager{margin:.8rem 0;display:flex;gap:1rem;align-items:center}
 table.wide td{white-space:nowrap} td.result,th.result{background:#f2f7fc}
 input[type=range]{width:22rem;vertical-align:middle} button{padding:.3rem .9rem}
+.trend{white-space:nowrap} svg.sparkline{vertical-align:middle}
 """
 
 
