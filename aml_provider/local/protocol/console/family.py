@@ -189,7 +189,7 @@ def _trend_chart(data: FamilyData) -> str:
     name = next((str(e.get("metric_name")) for e in reversed(decisions) if e.get("metric_name")), "metric")
     xs = list(range(1, len(decisions) + 1))
     chart = Chart(
-        f"{name} by run", (0.5, len(decisions) + 0.5), padded(known), "run (oldest to newest)", name
+        f"{name} by run", (0.5, len(decisions) + 0.5), padded(known), "run (oldest to newest)", name, 880, 300
     )
     chart.element_id = "trend"
     for role, estimates, color in (
@@ -219,7 +219,7 @@ def _champions(data: FamilyData, site: Site) -> str:
         [
             _model(site, item.get("ml_model_id")) + (" <b>(serving)</b>" if index == 0 else ""),
             escape(str(item.get("op", ""))),
-            escape(str(item.get("at", ""))),
+            escape(_moment(item.get("at"))),
             escape(str(item.get("run_id", ""))),
         ]
         for index, item in enumerate(reversed(history))
@@ -232,7 +232,7 @@ def _timeline(data: FamilyData, site: Site) -> str:
         return '<p class="muted">The decision log is empty.</p>'
     rows = [
         [
-            escape(str(event.get("at", ""))),
+            escape(_moment(event.get("at"))),
             escape(_day(event.get("logical_date"))),
             f'<span class="status event">{escape(str(event.get("event", "")))}</span>',
             _event_text(data, site, event),
@@ -341,6 +341,11 @@ def _float(value: Any) -> float | None:
         return None if value is None else float(value)
     except (TypeError, ValueError):
         return None
+
+
+def _moment(value: Any) -> str:
+    """An ISO time as ``2026-01-05 00:05:00`` (the log's times are UTC)."""
+    return str(value or "").replace("T", " ").removesuffix("+00:00")
 
 
 def _day(value: Any) -> str:
