@@ -46,9 +46,10 @@ class Report:
 class FamilyReader:
     """Finds the families under the configured reports URIs and reads their records, logs and reports."""
 
-    def __init__(self, client: Any, reports_uris: Sequence[str]) -> None:
+    def __init__(self, client: Any, reports_uris: Sequence[str], setting: str = "the families URIs") -> None:
         self.client = client
         self.reports_uris = list(reports_uris)
+        self.setting = setting  # where the URIs are configured, for messages
 
     def families(self, reports_uri: str) -> list[str]:
         """The families under ``reports_uri``: folders holding a record or a decision log, in name order."""
@@ -62,13 +63,18 @@ class FamilyReader:
         if reports_uri:
             wanted = reports_uri if reports_uri.endswith("/") else reports_uri + "/"
             if wanted not in self.reports_uris:
-                raise FamilyNotFound(f"{reports_uri!r} is not one of the configured reports URIs")
+                raise FamilyNotFound(
+                    f"{reports_uri!r} is not one of the reports URIs configured in {self.setting}; add it there"
+                )
             return wanted
         for uri in self.reports_uris:
             bucket, prefix = _split(uri)
             if self._holds_family(bucket, prefix + family):
                 return uri
-        raise FamilyNotFound(f"No model family {family!r} under {', '.join(self.reports_uris) or 'no URI'}")
+        raise FamilyNotFound(
+            f"No model family {family!r} under {', '.join(self.reports_uris) or 'any URI'} (configured in "
+            f"{self.setting})"
+        )
 
     def record(self, reports_uri: str, family: str) -> dict[str, Any]:
         """The family record as stored (an empty record when there is none yet)."""

@@ -1,7 +1,3 @@
-"""The Airflow plugin "Amazon ML": model family pages in the Airflow UI (``/amazon-ml/``)."""
-
-from __future__ import annotations
-
-from aml_provider.plugins.amazon_ml import AmazonMlPlugin
-
-__all__ = ["AmazonMlPlugin"]
+"""The Airflow plugin "Amazon ML" (``aml_provider.plugins.amazon_ml``): model family pages in the Airflow
+UI, served by the API server at ``/amazon-ml/``. Nothing is imported here, so that the operators' extra
+link can use ``paths`` without building the plugin's app."""

@@ -13,8 +13,9 @@ from fastapi.responses import HTMLResponse, Response
 from aml_provider.local.families import FamilyNotFound
 from aml_provider.local.protocol.console.family import FamilyData, Site, families_page, family_page
 from aml_provider.local.protocol.console.layout import page
+from aml_provider.plugins.paths import URL_PREFIX
 
-URL_PREFIX = "/amazon-ml"
+__all__ = ["URL_PREFIX", "create_app"]
 #: Decision reports are served as stored; they may style themselves but never run scripts or fetch.
 REPORT_HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:"}
 

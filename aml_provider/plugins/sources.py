@@ -72,7 +72,9 @@ class AirflowFamilies:
     def __init__(self) -> None:
         self.reports_uris = reports_uris()
         self.s3, self.aml = _hooks(conn_id())
-        self.reader = FamilyReader(self.s3, self.reports_uris)
+        self.reader = FamilyReader(
+            self.s3, self.reports_uris, f"{REPORTS_URIS_ENV} / {REPORTS_URIS_VARIABLE}"
+        )
 
     def summaries(self) -> tuple[list[FamilyData], list[str]]:
         """Every family with its record and log; and the URIs that could not be read, why."""

@@ -140,7 +140,8 @@ class Backend:
     @cached_property
     def families(self) -> FamilyReader:
         """The model families under the configured families URIs, read with the service's S3 client."""
-        return FamilyReader(S3Store.from_config(self.config).client, self.config.families_uris)
+        client = S3Store.from_config(self.config).client
+        return FamilyReader(client, self.config.families_uris, "--families-uri / AML_LOCAL_FAMILIES_URI")
 
     def _entity(self, kind: str, entity_id: str) -> StoredEntity:
         if kind not in KINDS:
