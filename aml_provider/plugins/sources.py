@@ -18,7 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from aml_provider.family.log import DecisionLog
 from aml_provider.family.model_family import ModelFamily
-from aml_provider.family.record import FamilyStore
+from aml_provider.family.record import FamilyRecord, FamilyStore
 from aml_provider.hooks.aml import ML_MODEL, AmlHook
 from aml_provider.links.aml import AmlMLModelLink
 from aml_provider.local.families import FamilyReader, Report, parse_uris
@@ -89,17 +89,27 @@ class AirflowFamilies:
     def family(self, family: str, reports_uri: str | None = None) -> FamilyData:
         """One family with the models its record names and its rollback choices."""
         reports_uri = self.reader.locate(family, reports_uri)
-        data = self._data(reports_uri, family)
-        record = data.record
-        ids = {*(record.get("members") or {}), record.get("champion"), record.get("previous")} - {None}
-        models = {model_id: model for model_id in ids if (model := self.aml.find(ML_MODEL, model_id))}
-        choices = ModelFamily(self.aml, self.s3, reports_uri, family).rollback_choices()
-        return dataclasses.replace(data, models=models, choices=choices)
+        record = FamilyStore(self.s3, reports_uri, family).load()
+        ids = {*record.members, record.champion, record.previous} - {None}
+        models = {
+            model_id: model for model_id in ids if model_id and (model := self.aml.find(ML_MODEL, model_id))
+        }
+        choices = ModelFamily(self.aml, self.s3, reports_uri, family).rollback_choices(record)
+        return self._data(reports_uri, family, record, models, choices)
 
     def report(self, family: str, path: str, reports_uri: str | None = None) -> Report | None:
         return self.reader.report(self.reader.locate(family, reports_uri), family, path)
 
-    def _data(self, reports_uri: str, family: str) -> FamilyData:
-        record = dataclasses.asdict(FamilyStore(self.s3, reports_uri, family).load())
+    def _data(
+        self,
+        reports_uri: str,
+        family: str,
+        record: FamilyRecord | None = None,
+        models: dict[str, dict[str, Any]] | None = None,
+        choices: list[str] | None = None,
+    ) -> FamilyData:
+        record = record or FamilyStore(self.s3, reports_uri, family).load()
         events = list(DecisionLog(self.s3, reports_uri, family).events())
-        return FamilyData(family, reports_uri, record, events)
+        return FamilyData(
+            family, reports_uri, dataclasses.asdict(record), events, models or {}, choices or []
+        )
