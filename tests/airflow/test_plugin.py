@@ -86,3 +86,13 @@ def test_family_page_link_on_aws_opens_the_plugins_page(monkeypatch: pytest.Monk
     assert family_page_url("churn", "s3://ml/families/", None) == (
         "https://airflow.example.com/team-a/amazon-ml/families/churn?reports_uri=s3%3A%2F%2Fml%2Ffamilies%2F"
     )
+
+
+def test_plugin_pages_need_an_airflow_login() -> None:
+    from fastapi.testclient import TestClient
+
+    from aml_provider.plugins.app import create_app
+
+    client = TestClient(create_app())
+    for path in ("/", "/families/churn", "/families/churn/reports/2026-01-01/decision.html"):
+        assert client.get(path).status_code == 401, path
