@@ -8,34 +8,17 @@ import subprocess
 import sys
 import urllib.request
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from aml_provider.family.log import DecisionLog
-from aml_provider.family.record import FamilyStore
-from aml_provider.links import AmlFamilyPageLink
 from aml_provider.links.family_page import family_page_url
 from aml_provider.local import LocalAml
-from aml_provider.operators.aml import AmlBaseOperator
+from aml_provider.operators.family import AmlRollbackMLModelOperator
 from tests.airflow.runner import DagRunner
 from tests.helpers import unique_id
+from tests.pages.families import build_family
 
 AIRFLOW = Path(sys.executable).with_name("airflow")
-
-
-class FamilyStepOperator(AmlBaseOperator):
-    """A task of a model family, as the family operators are: ``family``, ``reports_uri`` and the link."""
-
-    operator_extra_links = (AmlFamilyPageLink(),)
-
-    def __init__(self, *, family: str, reports_uri: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.family = family
-        self.reports_uri = reports_uri
-
-    def execute(self, context: Any) -> None:
-        self.log.info("Family %s under %s", self.family, self.reports_uri)
 
 
 def test_airflow_plugins_lists_the_amazon_ml_plugin() -> None:
@@ -55,30 +38,36 @@ def test_airflow_plugins_lists_the_amazon_ml_plugin() -> None:
     assert "airflow.plugins" in plugin["source"]
 
 
-def test_family_page_link_opens_the_local_consoles_family_page(
+def test_rollback_links_to_the_family_page_that_shows_it(
     dag_runner: DagRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     bucket = unique_id("aml-link")
-    reports_uri = f"s3://{bucket}/families/"
-    with LocalAml(families_uris=(reports_uri,)) as service:
-        s3 = service.client("s3")
+    with LocalAml(families_uris=(f"s3://{bucket}/families/",)) as service:
+        ml, s3 = service.client(), service.client("s3")
         s3.create_bucket(Bucket=bucket)
-        FamilyStore(s3, reports_uri, "churn").update(lambda record: setattr(record, "threshold", 0.4))
-        DecisionLog(s3, reports_uri, "churn").append("decision", "run-1", action="skip", reason="no new data")
+        family = build_family(ml, s3, bucket)
         monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps(service.airflow_connection))
         with dag_runner.dag() as dag:
-            FamilyStepOperator(task_id="decide", family="churn", reports_uri=reports_uri)
+            AmlRollbackMLModelOperator(
+                task_id="rollback",
+                family=family.name,
+                reports_uri=family.reports_uri,
+                ml_model_id=family.previous,
+                waiter_delay=0.3,
+            )
         dag_run = dag_runner.run(dag)
-        assert dag_runner.states(dag_run) == {"decide": "success"}, dag_runner.failure_text()
-        link = dag_runner.xcom(dag_run, "decide", "_link_AmlFamilyPageLink")
+        assert dag_runner.states(dag_run) == {"rollback": "success"}, dag_runner.failure_text()
+        link = dag_runner.xcom(dag_run, "rollback", "_link_AmlFamilyPageLink")
         assert (
             link
             == f"{service.endpoint_url}/console/families/churn?reports_uri=s3%3A%2F%2F{bucket}%2Ffamilies%2F"
         )
         with urllib.request.urlopen(link) as response:
             page = response.read().decode()
-        assert "Model family churn" in page
-        assert "no new data" in page
+    summary = page[page.index('id="summary"') : page.index('id="trend"')]
+    assert summary.index(family.previous) < summary.index(family.champion)  # now the champion, then previous
+    timeline = page[page.index('id="timeline"') :]
+    assert timeline.index(">rollback<") < timeline.index(">cleanup<")  # newest first: the rollback on top
 
 
 def test_family_page_link_on_aws_opens_the_plugins_page(monkeypatch: pytest.MonkeyPatch) -> None:
