@@ -22,6 +22,7 @@ class AmlFamilyPageLink(BaseOperatorLink):
     """Link to the page of the operator's model family."""
 
     name = "Family page"
+    key = "aml_family_page"  # the provider's links are known by an aml_ key
 
     def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
         family = getattr(operator, "family", None)
