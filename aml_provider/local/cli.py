@@ -14,6 +14,7 @@ from types import FrameType
 import uvicorn
 
 from aml_provider.local.config import ServiceConfig
+from aml_provider.local.families import parse_uris
 from aml_provider.local.faults import FaultPlan, FaultPlanError
 from aml_provider.local.logs import FORMATS, configure_logging
 from aml_provider.local.server import CREDENTIALS_FILE, bind_socket, build_app, with_access_keys
@@ -108,6 +109,14 @@ def add_serve_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
         metavar="JSON|@FILE",
         help="fault plan to inject (for tests; off by default), as JSON or @file",
     )
+    serve.add_argument(
+        "--families-uri",
+        action="append",
+        default=[],
+        metavar="S3_URI",
+        help="reports_uri of model families for the console's family pages (repeatable); "
+        "default AML_LOCAL_FAMILIES_URI (comma-separated)",
+    )
     serve.set_defaults(command=serve_command)
 
 
@@ -185,6 +194,16 @@ def server_map(pairs: list[str], default: dict[str, str]) -> dict[str, str]:
     return servers
 
 
+def families_uris(flags: list[str]) -> tuple[str, ...]:
+    """The --families-uri flags, else AML_LOCAL_FAMILIES_URI, as the console's families URIs."""
+    setting, text = ("--families-uri", ",".join(flags)) if flags else ("AML_LOCAL_FAMILIES_URI", "")
+    text = text or os.environ.get("AML_LOCAL_FAMILIES_URI", "")
+    try:
+        return tuple(parse_uris(text, setting))
+    except ValueError as error:
+        raise SystemExit(f"aml-local: {error}") from None
+
+
 def serve_command(args: argparse.Namespace) -> int:
     """Serve the Amazon ML API until SIGINT or SIGTERM; then stop accepting, let running requests and jobs
     finish for up to --shutdown-timeout seconds, and leave the other jobs PENDING for the next start."""
@@ -211,6 +230,7 @@ def serve_command(args: argparse.Namespace) -> int:
             rds_servers=server_map(args.rds_server, ServiceConfig.default_rds_servers()),
             faults=faults,
             shutdown_timeout=args.shutdown_timeout,
+            families_uris=families_uris(args.families_uri),
         )
     )
     sock = bind_socket(args.host, args.port)

@@ -204,3 +204,10 @@ def test_serve_with_a_local_s3_reads_data_from_it(tmp_path: Path) -> None:
     assert source["Status"] == "COMPLETED", source.get("Message")
     assert source["DataSizeInBytes"] == len(b"x,y\n1,0\n2,1\n3,0\n")
     assert f"S3 data at http://127.0.0.1:{s3_port}" in output
+
+
+def test_serve_rejects_a_families_uri_that_is_not_an_s3_prefix(tmp_path: Path) -> None:
+    with pytest.raises(
+        SystemExit, match=r"--families-uri must list S3 prefixes like s3://bucket/families/, not 'bucket/x'"
+    ):
+        main(["serve", "--data-dir", str(tmp_path), "--port", "0", "--families-uri", "bucket/x"])
