@@ -64,6 +64,7 @@ def retrain_dag(
     schedule: Any = "@daily",
     model_type: str = "BINARY",
     candidates: list[dict[str, Any]] | None = None,
+    partition_wait: dt.timedelta | None = None,
     require_approval: bool = False,
     approval_timeout: dt.timedelta = dt.timedelta(hours=24),
     waiter_delay: float = 30,
@@ -74,6 +75,7 @@ def retrain_dag(
     """
     The retrain DAG of one family; ``param_defaults`` override the defaults of its Params.
 
+    ``partition_wait`` waits (deferred) that long for the run's partition to land before planning.
     ``candidates`` (two or more ``{"parameters": ..., "recipe": ...}``) trains them in parallel on 80 % of
     the window and makes the best on the other 20 % the challenger; without, one model trains on all of it.
     """
@@ -105,6 +107,8 @@ def retrain_dag(
             work_uri=work_uri,
             **family_args,
         )
+        if partition_wait:
+            _wait_for_partition(partition_wait, waiter_delay) >> plan
         checks = AmlCheckDataOperator(
             task_id="check_data",
             plan=plan.output,
@@ -205,6 +209,21 @@ def retrain_dag(
         checks >> evaluation_data
         promote >> cleanup
     return dag
+
+
+def _wait_for_partition(timeout: dt.timedelta, poke_interval: float) -> Any:
+    """A deferred wait until a file lands in the run's partition (the same layout the plan reads)."""
+    from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
+
+    partition = "{{ params.data_uri }}{{ (dag_run.logical_date or dag_run.run_after).strftime(params.partition_template) }}"
+    return S3KeySensor(
+        task_id="wait_for_partition",
+        bucket_key=partition + "*",
+        wildcard_match=True,
+        deferrable=True,
+        poke_interval=poke_interval,
+        timeout=timeout.total_seconds(),
+    )
 
 
 def _challenger(
