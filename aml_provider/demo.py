@@ -239,7 +239,7 @@ def summarize(s3: Any, states: list[tuple[str, int, Any]], workdir: Path) -> Non
 def report_keys(s3: Any) -> list[str]:
     """The family's decision.json keys, oldest first."""
     listed = s3.list_objects_v2(Bucket=BUCKET, Prefix=f"families/{FAMILY}/").get("Contents", [])
-    return sorted(item["Key"] for item in listed if item["Key"].endswith("decision.json"))
+    return sorted(item["Key"] for item in listed if item["Key"].endswith("/decision.json"))
 
 
 def read(s3: Any, key: str) -> bytes:

@@ -38,5 +38,6 @@ def get_provider_info() -> dict[str, Any]:
             "aml_provider.links.aml.AmlEvaluationLink",
             "aml_provider.links.aml.AmlBatchPredictionLink",
             "aml_provider.links.family.AmlDecisionReportLink",
+            "aml_provider.links.family_page.AmlFamilyPageLink",
         ],
     }

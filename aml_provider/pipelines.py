@@ -45,6 +45,10 @@ def champion_asset(family: str, reports_uri: str) -> Asset:
     return Asset(name=f"aml-champion-{family}", uri=f"{reports_uri.rstrip('/')}/{family}/family.json")
 
 
+def _family_param(family: str) -> Param:
+    return Param(family, type="string", const=family, description="The model family (fixed per DAG)")
+
+
 def _defaults(waiter_delay: float, retries: int, retry_delay: dt.timedelta) -> dict[str, Any]:
     return {"deferrable": True, "waiter_delay": waiter_delay, "retries": retries, "retry_delay": retry_delay}
 
@@ -60,6 +64,7 @@ def retrain_dag(
     schedule: Any = "@daily",
     model_type: str = "BINARY",
     candidates: list[dict[str, Any]] | None = None,
+    partition_wait: dt.timedelta | None = None,
     require_approval: bool = False,
     approval_timeout: dt.timedelta = dt.timedelta(hours=24),
     waiter_delay: float = 30,
@@ -70,6 +75,7 @@ def retrain_dag(
     """
     The retrain DAG of one family; ``param_defaults`` override the defaults of its Params.
 
+    ``partition_wait`` waits (deferred) that long for the run's partition to land before planning.
     ``candidates`` (two or more ``{"parameters": ..., "recipe": ...}``) trains them in parallel on 80 % of
     the window and makes the best on the other 20 % the challenger; without, one model trains on all of it.
     """
@@ -101,6 +107,8 @@ def retrain_dag(
             work_uri=work_uri,
             **family_args,
         )
+        if partition_wait:
+            _wait_for_partition(partition_wait, waiter_delay) >> plan
         checks = AmlCheckDataOperator(
             task_id="check_data",
             plan=plan.output,
@@ -203,6 +211,21 @@ def retrain_dag(
     return dag
 
 
+def _wait_for_partition(timeout: dt.timedelta, poke_interval: float) -> Any:
+    """A deferred wait until a file lands in the run's partition (the same layout the plan reads)."""
+    from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
+
+    partition = "{{ params.data_uri }}{{ (dag_run.logical_date or dag_run.run_after).strftime(params.partition_template) }}"
+    return S3KeySensor(
+        task_id="wait_for_partition",
+        bucket_key=partition + "*",
+        wildcard_match=True,
+        deferrable=True,
+        poke_interval=poke_interval,
+        timeout=timeout.total_seconds(),
+    )
+
+
 def _challenger(
     family: str, candidates: list[dict[str, Any]] | None, checks: Any
 ) -> tuple[Any, list[Any], Any]:
@@ -291,7 +314,7 @@ def _data_source(
 
 def _retrain_params(family: str, data_uri: str, schema_uri: str, model_type: str) -> dict[str, Param]:
     return {
-        "family": Param(family, type="string", const=family, description="The model family (fixed per DAG)"),
+        "family": _family_param(family),
         "data_uri": Param(data_uri, type="string", description="S3 prefix the partitions land under"),
         "partition_template": Param(
             DEFAULT_PARTITION,
@@ -390,9 +413,7 @@ def batch_score_dag(
         tags=["amazon-ml", family],
         default_args=_defaults(waiter_delay, retries, retry_delay),
         params={
-            "family": Param(
-                family, type="string", const=family, description="The model family (fixed per DAG)"
-            ),
+            "family": _family_param(family),
             "records_uri": Param(
                 records_uri, type="string", description="CSV records to score (object or prefix)"
             ),
@@ -436,9 +457,7 @@ def rollback_dag(
         tags=["amazon-ml", family],
         default_args=_defaults(waiter_delay, 0, dt.timedelta(seconds=30)),
         params={
-            "family": Param(
-                family, type="string", const=family, description="The model family (fixed per DAG)"
-            ),
+            "family": _family_param(family),
             "ml_model_id": Param(
                 "", type="string", description="Model to roll back to; empty for the previous champion"
             ),

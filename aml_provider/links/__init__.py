@@ -9,11 +9,13 @@ from aml_provider.links.aml import (
     AmlLink,
     AmlMLModelLink,
 )
+from aml_provider.links.family_page import AmlFamilyPageLink
 
 __all__ = [
     "AmlBatchPredictionLink",
     "AmlDataSourceLink",
     "AmlEvaluationLink",
+    "AmlFamilyPageLink",
     "AmlLink",
     "AmlMLModelLink",
 ]

@@ -15,6 +15,7 @@ from typing import Any
 import uvicorn
 
 from aml_provider.local.config import ServiceConfig
+from aml_provider.local.families import parse_uris
 from aml_provider.local.faults import FaultPlan, FaultPlanError
 from aml_provider.local.logs import FORMATS, configure_logging
 from aml_provider.local.server import CREDENTIALS_FILE, bind_socket, build_app, with_access_keys
@@ -127,6 +128,14 @@ def add_serve_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
         metavar="JSON|@FILE",
         help="fault plan to inject (for tests; off by default), as JSON or @file",
     )
+    serve.add_argument(
+        "--families-uri",
+        action="append",
+        default=[],
+        metavar="S3_URI",
+        help="reports_uri of model families for the console's family pages (repeatable); "
+        "default AML_LOCAL_FAMILIES_URI (comma-separated)",
+    )
     serve.set_defaults(command=serve_command)
 
 
@@ -216,6 +225,16 @@ def page_and_body_settings(args: argparse.Namespace) -> dict[str, Any]:
     return settings
 
 
+def families_uris(flags: list[str]) -> tuple[str, ...]:
+    """The --families-uri flags, else AML_LOCAL_FAMILIES_URI, as the console's families URIs."""
+    setting, text = ("--families-uri", ",".join(flags)) if flags else ("AML_LOCAL_FAMILIES_URI", "")
+    text = text or os.environ.get("AML_LOCAL_FAMILIES_URI", "")
+    try:
+        return tuple(parse_uris(text, setting))
+    except ValueError as error:
+        raise SystemExit(f"aml-local: {error}") from None
+
+
 def serve_command(args: argparse.Namespace) -> int:
     """Serve the Amazon ML API until SIGINT or SIGTERM; then stop accepting, let running requests and jobs
     finish for up to --shutdown-timeout seconds, and leave the other jobs PENDING for the next start."""
@@ -243,6 +262,7 @@ def serve_command(args: argparse.Namespace) -> int:
             **page_and_body_settings(args),
             faults=faults,
             shutdown_timeout=args.shutdown_timeout,
+            families_uris=families_uris(args.families_uri),
         )
     )
     sock = bind_socket(args.host, args.port)

@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from aml_provider.local.families import parse_uris
 from aml_provider.local.faults import FaultPlan
 
 DEFAULT_MAX_BODY_BYTES = 32 * 2**20
@@ -65,6 +66,12 @@ class ServiceConfig:
     faults: FaultPlan = field(default_factory=FaultPlan)
     #: Seconds a stop waits for running jobs; the rest run again at the next start.
     shutdown_timeout: float = 10.0
+    #: S3 prefixes (``reports_uri`` of the provider's model families) the console's family pages read.
+    families_uris: tuple[str, ...] = field(
+        default_factory=lambda: tuple(
+            parse_uris(os.environ.get("AML_LOCAL_FAMILIES_URI", ""), "AML_LOCAL_FAMILIES_URI")
+        )
+    )
 
     @staticmethod
     def default_redshift_servers() -> dict[str, str]:

@@ -20,6 +20,7 @@ from aml_provider.family import ModelFamily, retrain
 from aml_provider.family.record import iso, now
 from aml_provider.family.serving import ChampionChanged, Writer
 from aml_provider.links.family import AmlDecisionReportLink
+from aml_provider.links.family_page import AmlFamilyPageLink
 from aml_provider.operators.aml import AmlBaseOperator, AmlWaitingOperator
 from aml_provider.triggers.aml import AmlRealtimeEndpointReadyTrigger
 from aml_provider.utils.documents import as_dict, as_list
@@ -260,7 +261,7 @@ class AmlDecideOperator(AmlFamilyOperator):
         "extra_evidence",
         "rules",
     )
-    operator_extra_links = (AmlDecisionReportLink(),)
+    operator_extra_links = (AmlDecisionReportLink(), AmlFamilyPageLink())
 
     def __init__(
         self,
@@ -337,6 +338,7 @@ class AmlChampionSwitchOperator(AmlFamilyMixin, AmlWaitingOperator):
     )
     template_fields_renderers: ClassVar[dict[str, str]] = {"smoke_record": "json"}
     trigger_class = AmlRealtimeEndpointReadyTrigger
+    operator_extra_links = (AmlFamilyPageLink(),)
     op: ClassVar[str]
 
     def __init__(

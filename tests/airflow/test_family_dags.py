@@ -387,3 +387,25 @@ def test_undated_data_is_held_out_by_row_so_no_row_ever_changes_sides(family: Fa
     assert trained[0] <= trained[1]
     assert held_out[1].isdisjoint(trained[0] | trained[1])
     assert 0.15 < len(held_out[1]) / (len(held_out[1]) + len(trained[1])) < 0.35
+
+
+def test_a_run_can_wait_for_its_partition_to_land(family: Family) -> None:
+    family.land(1, seed=1)
+    dag = register(
+        retrain_dag(
+            family.name,
+            dag_id=f"wait_{family.name}".replace("-", "_"),
+            partition_wait=dt.timedelta(seconds=60),
+            waiter_delay=0.5,
+            retries=0,
+            smoke_record=SMOKE,
+            **family.uris,
+        )
+    )
+    landing = threading.Timer(5, family.land, args=(2,), kwargs={"seed": 2})
+    landing.start()
+    dag_run = family.run(dag, 2)
+    landing.join()
+    assert dag_run.state == "success", states(dag_run)
+    assert states(dag_run)["wait_for_partition"] == "success"
+    assert xcom(dag_run, "decide")["action"] == "promote"

@@ -237,3 +237,10 @@ def test_serve_flags_for_page_credentials_and_the_body_limit(tmp_path: Path) -> 
         assert "at most 100 bytes" in json.loads(caught.value.read())["message"]
     finally:
         stop_server(process, signal.SIGTERM)
+
+
+def test_serve_rejects_a_families_uri_that_is_not_an_s3_prefix(tmp_path: Path) -> None:
+    with pytest.raises(
+        SystemExit, match=r"--families-uri must list S3 prefixes like s3://bucket/families/, not 'bucket/x'"
+    ):
+        main(["serve", "--data-dir", str(tmp_path), "--port", "0", "--families-uri", "bucket/x"])

@@ -7,14 +7,21 @@ Without Playwright or /usr/bin/chromium the tests skip, saying which is missing;
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+# The family pages' test data is written with the provider's classes, which import Airflow: give it a
+# home of its own unless the Airflow tests' conftest already did.
+os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="aml-pages-airflow-"))
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+
 import pytest
 
 from aml_provider.local import LocalAml
+from tests.pages.families import Family, build_family
 from tests.pages.runs import (
     Run,
     batch_predict,
@@ -27,6 +34,8 @@ from tests.pages.runs import (
 )
 
 CHROMIUM = Path("/usr/bin/chromium")
+#: The bucket of the console service's model families (named before the service starts, which reads it).
+FAMILIES_BUCKET = f"aml-families-{uuid.uuid4().hex[:12]}"
 SCREENSHOTS = Path(os.environ.get("AML_SCREENSHOTS", ".aml-local/screenshots"))
 
 
@@ -90,8 +99,16 @@ def tab(browser: Any, console_service: LocalAml) -> Iterator[Tab]:
 @pytest.fixture(scope="session")
 def console_service(browser: Any) -> Iterator[LocalAml]:
     """A service of its own, so the 1,000-entity index does not crowd other tests' pages."""
-    with LocalAml() as service:
+    with LocalAml(families_uris=(f"s3://{FAMILIES_BUCKET}/families/",)) as service:
         yield service
+
+
+@pytest.fixture(scope="session")
+def family(console_service: LocalAml, console_ml: Any) -> Family:
+    """A family of five real models decided on over six runs, its latest champion serving."""
+    s3 = console_service.client("s3")
+    s3.create_bucket(Bucket=FAMILIES_BUCKET)
+    return build_family(console_ml, s3, FAMILIES_BUCKET)
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
+from functools import cached_property
 from typing import Any
 
 from aml_provider.local.backend import datasources, endpoints, entities, models, tags
@@ -15,13 +16,14 @@ from aml_provider.local.backend.evaluations import create_evaluation
 from aml_provider.local.backend.kinds import KINDS, Kind
 from aml_provider.local.backend.services import Services
 from aml_provider.local.config import ServiceConfig
-from aml_provider.local.data.s3 import S3Probe
+from aml_provider.local.data.s3 import S3Probe, S3Store
 from aml_provider.local.errors import (
     AmlError,
     InternalServerException,
     InvalidInputException,
     ResourceNotFoundException,
 )
+from aml_provider.local.families import FamilyReader
 from aml_provider.local.faults import Faults
 from aml_provider.local.jobs.recovery import recover
 from aml_provider.local.jobs.runner import JobRunner
@@ -137,6 +139,12 @@ class Backend:
         """One of the files the entity's job wrote for the console (statistics.json, report.json,
         preview.json, log.txt), None if there is none."""
         return console_artifact(self.services, self._entity(kind, entity_id), name)
+
+    @cached_property
+    def families(self) -> FamilyReader:
+        """The model families under the configured families URIs, read with the service's S3 client."""
+        client = S3Store.from_config(self.config).client
+        return FamilyReader(client, self.config.families_uris, "--families-uri / AML_LOCAL_FAMILIES_URI")
 
     def _entity(self, kind: str, entity_id: str) -> StoredEntity:
         if kind not in KINDS:

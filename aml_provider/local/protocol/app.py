@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from aml_provider.local.config import DEFAULT_MAX_BODY_BYTES, ServiceConfig
 from aml_provider.local.errors import AmlError, InternalServerException, ResourceNotFoundException
+from aml_provider.local.families import FamilyReader
 from aml_provider.local.faults import Faults, InjectedError
 from aml_provider.local.protocol import console
 from aml_provider.local.protocol.admin import admin_call, is_admin_target
@@ -51,6 +52,8 @@ class ServiceBackend(Protocol):
     def log_document(self, kind: str, entity_id: str) -> tuple[str, bytes]: ...
     def entity_document(self, kind: str, entity_id: str) -> dict[str, Any]: ...
     def artifact(self, kind: str, entity_id: str, name: str) -> str | None: ...
+    @property
+    def families(self) -> FamilyReader: ...
 
 
 def create_app(
@@ -82,6 +85,9 @@ def create_app(
         Route("/health", api.health, methods=["GET"]),
         Route("/", lambda request: RedirectResponse("/console"), methods=["GET"]),
         Route("/console", api.console_index, methods=["GET"]),
+        Route("/console/families", api.console_families, methods=["GET"]),
+        Route("/console/families/{family}", api.console_family, methods=["GET"]),
+        Route("/console/families/{family}/reports/{path:path}", api.console_family_report, methods=["GET"]),
         Route("/console/{kind}", api.console_kind, methods=["GET"]),
         Route("/console/{kind}/{entity_id}", api.console_entity, methods=["GET"]),
         Route("/console/MLModel/{entity_id}/score-threshold", api.console_score_threshold, methods=["POST"]),
@@ -106,6 +112,8 @@ HEAVY_PREDICT_THREADS = 1
 HEALTH_THREADS = 1
 #: A console form holds one number.
 MAX_FORM_BYTES = 4096
+#: Decision reports are served as stored; they may style themselves but never run scripts or fetch.
+REPORT_HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:"}
 
 
 class _Api:
@@ -216,6 +224,21 @@ class _Api:
         kind, entity_id = request.path_params["kind"], request.path_params["entity_id"]
         notice = "threshold-set" if request.query_params.get("threshold-set") else ""
         return _page(await run_in_threadpool(self._console().entity, kind, entity_id, notice))
+
+    async def console_families(self, request: Request) -> Response:
+        return _page(await run_in_threadpool(self._console().families))
+
+    async def console_family(self, request: Request) -> Response:
+        family, reports_uri = request.path_params["family"], request.query_params.get("reports_uri", "")
+        return _page(await run_in_threadpool(self._console().family, family, reports_uri))
+
+    async def console_family_report(self, request: Request) -> Response:
+        family, path = request.path_params["family"], request.path_params["path"]
+        reports_uri = request.query_params.get("reports_uri", "")
+        report = await run_in_threadpool(self._console().family_report, family, path, reports_uri)
+        if report is None:
+            return Response(f"No decision report {path!r} of family {family!r}", 404, media_type="text/plain")
+        return Response(report.body, media_type=report.content_type, headers=REPORT_HEADERS)
 
     async def console_score_threshold(self, request: Request) -> Response:
         """The evaluation page's form: UpdateMLModel(ScoreThreshold), validated like the API call."""

@@ -53,20 +53,32 @@ svg .marker-dot{fill:#b00020;stroke:#fff;stroke-width:2}
 .pager{margin:.8rem 0;display:flex;gap:1rem;align-items:center}
 table.wide td{white-space:nowrap} td.result,th.result{background:#f2f7fc}
 input[type=range]{width:22rem;vertical-align:middle} button{padding:.3rem .9rem}
+.trend{white-space:nowrap} svg.sparkline{vertical-align:middle}
 """
 
 
-def page(title: str, body: Iterable[str], crumbs: Sequence[tuple[str, str]] = (), script: str = "") -> str:
-    """A whole HTML page: header, breadcrumbs (text, href), body parts and an optional inline script."""
+def page(
+    title: str,
+    body: Iterable[str],
+    crumbs: Sequence[tuple[str, str]] = (),
+    script: str = "",
+    header: str | None = None,
+) -> str:
+    """A whole HTML page: header (the console's unless given, as markup), breadcrumbs (text, href), body
+    parts and an optional inline script."""
     trail = " › ".join(f'<a href="{escape(href)}">{escape(text)}</a>' for text, href in crumbs)
-    nav = "".join(f'<a href="/console/{kind}">{PLURALS[kind]}</a>' for kind in KINDS)
     return (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
         f'<meta name="viewport" content="width=device-width,initial-scale=1"><link rel="icon" href="data:,"><style>{STYLE}</style></head>'
-        f'<body><header><a href="/console"><b>Amazon ML</b> (local)</a><nav>{nav}</nav></header><main>'
+        f"<body><header>{console_header() if header is None else header}</header><main>"
         f"{f'<p class=crumbs>{trail}</p>' if trail else ''}{''.join(body)}</main>"
         f"{f'<script>{script}</script>' if script else ''}</body></html>"
     )
+
+
+def console_header() -> str:
+    nav = "".join(f'<a href="/console/{kind}">{PLURALS[kind]}</a>' for kind in KINDS)
+    return f'<a href="/console"><b>Amazon ML</b> (local)</a><nav>{nav}<a href="/console/families">Families</a></nav>'
 
 
 def entity_crumbs(kind: str, entity_id: str) -> list[tuple[str, str]]:

@@ -28,6 +28,8 @@ _PASS = re.compile(
 )
 _RATES = re.compile(r"learners: \d+ with learning rates (?P<rates>[^;]+);")
 _BEST = re.compile(r"best learner: learning-rate=(?P<rate>\S+) pass=(?P<pass>\d+)")
+#: L-BFGS logs its training objective per pass (each fit counts its passes from 1; the last fit is the model).
+_OBJECTIVE = re.compile(r"pass=(?P<pass>\d+) training-records=\d+ objective=(?P<value>\S+)")
 
 
 @dataclass
@@ -41,6 +43,7 @@ class LearningCurve:
     losses: list[list[float]] = field(default_factory=list)  # per pass, one per learner
     scores: list[float] = field(default_factory=list)
     best: str = ""
+    measure: str = "held-out"  # or "training" for L-BFGS's objective
 
     @classmethod
     def parse(cls, log: str) -> LearningCurve:
@@ -50,6 +53,12 @@ class LearningCurve:
                 curve.rates = [rate.strip() for rate in rates["rates"].split(",")]
             elif best := _BEST.search(line):
                 curve.best = f"learning rate {best['rate']}, pass {best['pass']}"
+            elif objective := _OBJECTIVE.search(line):
+                if curve.passes and int(objective["pass"]) <= curve.passes[-1]:
+                    curve.passes, curve.losses = [], []  # a new fit: keep the last one
+                curve.measure, curve.loss_name, curve.rates = "training", "objective", ["L-BFGS"]
+                curve.passes.append(int(objective["pass"]))
+                curve.losses.append([float(objective["value"])])
             elif found := _PASS.search(line):
                 curve.passes.append(int(found["pass"]))
                 curve.losses.append([float(v) for v in found["losses"].split()])
@@ -122,14 +131,13 @@ def _learning_curve(curve: LearningCurve) -> str:
     learners = max(len(losses) for losses in curve.losses)
     y_range = padded([v for losses in curve.losses for v in losses], include_zero=True)
     x_range = (min(curve.passes) - 0.5, max(curve.passes) + 0.5)
-    chart = Chart("held-out loss per pass", x_range, y_range, "pass", f"held-out {curve.loss_name}",
-                  element_id="learning-curve")  # fmt: skip
+    chart = Chart(f"{curve.measure} {curve.loss_name} per pass", x_range, y_range, "pass",
+                  f"{curve.measure} {curve.loss_name}", element_id="learning-curve")  # fmt: skip
     for index in range(learners):
         rate = curve.rates[index] if index < len(curve.rates) else str(index + 1)
+        label = rate if curve.measure == "training" else f"learning rate {rate}"
         ys = [losses[index] if index < len(losses) else float("nan") for losses in curve.losses]
-        chart.line(
-            Series(f"learning rate {rate}", curve.passes, ys, PALETTE[index % len(PALETTE)], markers=True)
-        )
+        chart.line(Series(label, curve.passes, ys, PALETTE[index % len(PALETTE)], markers=True))
     charts = [f"<div class=panel>{chart.svg()}</div>"]
     if curve.scores:
         score = Chart(f"held-out {curve.score_name}", x_range, padded(curve.scores), "pass",

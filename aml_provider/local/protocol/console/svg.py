@@ -164,6 +164,18 @@ class Chart:
             if width > 1:
                 self.legend.append((name, color))
 
+    def intervals(self, name: str, xs: Sequence[float], lows: Sequence[float | None],
+                  highs: Sequence[float | None], color: str = PALETTE[0]) -> None:  # fmt: skip
+        """Vertical whiskers from low to high at each x (confidence intervals); missing bounds are skipped."""
+        marks = "".join(
+            f'<line class="interval" x1="{self.x(x):.1f}" x2="{self.x(x):.1f}" y1="{self.y(low):.1f}" '
+            f'y2="{self.y(high):.1f}" data-low="{low:.6g}" data-high="{high:.6g}"/>'
+            for x, low, high in _bounded(xs, lows, highs)
+        )
+        self.parts.append(
+            f'<g stroke="{color}" stroke-width="6" stroke-opacity="0.3" data-name="{escape(name)}">{marks}</g>'
+        )
+
     def vertical(self, x: float, element_id: str, label: str = "") -> None:
         """A vertical marker line (e.g. the score threshold) a script can move."""
         px = self.x(x)
@@ -224,6 +236,36 @@ def histogram(
     chart = Chart(title, (edges[0], edges[-1]), (0, top * 1.08), x_label, y_label, width, height)
     chart.bars(edges, groups)
     return chart
+
+
+def sparkline(
+    values: Sequence[float | None],
+    lows: Sequence[float | None],
+    highs: Sequence[float | None],
+    label: str,
+    width: int = 160,
+    height: int = 36,
+) -> str:
+    """A small trend of values with their intervals (oldest left), for a table cell; no axes."""
+    lo, hi = padded([v for v in (*values, *lows, *highs) if v is not None])
+    x = Scale(0, max(len(values) - 1, 1), 4, width - 4)
+    y = Scale(lo, hi, height - 3, 3)
+    whiskers = "".join(
+        f'<line class="interval" x1="{x(i):.1f}" x2="{x(i):.1f}" y1="{y(low):.1f}" y2="{y(high):.1f}"/>'
+        for i, low, high in _bounded(range(len(values)), lows, highs)
+    )
+    known = [(i, v) for i, v in enumerate(values) if v is not None and math.isfinite(v)]
+    path = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in known)
+    dots = "".join(
+        f'<circle class="point" cx="{x(i):.1f}" cy="{y(v):.1f}" r="2" data-y="{v:.6g}"/>' for i, v in known
+    )
+    return (
+        f'<svg class="sparkline" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
+        f'aria-label="{escape(label)}"><title>{escape(label)}</title>'
+        f'<g stroke="{PALETTE[0]}" stroke-width="4" stroke-opacity="0.25">{whiskers}</g>'
+        f'<polyline fill="none" stroke="{PALETTE[0]}" stroke-width="1.5" points="{path}"/>'
+        f'<g fill="{PALETTE[0]}">{dots}</g></svg>'
+    )
 
 
 def bar_list(
@@ -307,6 +349,17 @@ def heat_map(labels: Sequence[str], counts: Sequence[Sequence[int]]) -> str:
         f'<svg class="chart heat-map" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
         f'role="img" aria-label="confusion matrix">{"".join(parts)}</svg>'
     )
+
+
+def _bounded(
+    xs: Sequence[float], lows: Sequence[float | None], highs: Sequence[float | None]
+) -> list[tuple[float, float, float]]:
+    """(x, low, high) where both bounds are known."""
+    return [
+        (x, low, high)
+        for x, low, high in zip(xs, lows, highs, strict=True)
+        if low is not None and high is not None and _finite(x, low, high)
+    ]
 
 
 def _finite(*values: float | None) -> bool:

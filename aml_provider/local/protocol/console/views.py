@@ -6,14 +6,20 @@ import contextlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from html import escape
 from typing import Any, Protocol
+from urllib.parse import quote
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 from aml_provider.local.errors import AmlError, InvalidInputException, ResourceNotFoundException
+from aml_provider.local.families import FamilyNotFound, FamilyReader, Report
 from aml_provider.local.protocol.console import index
 from aml_provider.local.protocol.console.batch_prediction import batch_prediction_page
 from aml_provider.local.protocol.console.data_source import data_source_page
 from aml_provider.local.protocol.console.evaluation import evaluation_page
-from aml_provider.local.protocol.console.layout import KINDS, PLURALS, entity_href
+from aml_provider.local.protocol.console.family import FamilyData, Site, families_page, family_page
+from aml_provider.local.protocol.console.layout import KINDS, PLURALS, entity_href, page
 from aml_provider.local.protocol.console.model import model_page
 from aml_provider.local.protocol.validation import service_model, validate_input
 
@@ -24,6 +30,8 @@ class ConsoleBackend(Protocol):
     def call(self, operation: str, request: dict[str, Any], caller_arn: str) -> dict[str, Any]: ...
     def entity_document(self, kind: str, entity_id: str) -> dict[str, Any]: ...
     def artifact(self, kind: str, entity_id: str, name: str) -> str | None: ...
+    @property
+    def families(self) -> FamilyReader: ...
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,50 @@ class Console:
             return self.entity(back_kind, back_id, error=f"The ScoreThreshold was not set: {err.message}")
         return Page(303, redirect=f"{entity_href(back_kind, back_id)}?threshold-set=1")
 
+    def families(self) -> Page:
+        """Every family under the configured families URIs (``--families-uri``)."""
+        reader, found, problems = self.backend.families, [], []
+        if not reader.reports_uris:
+            problems.append("No families URI is configured: start the service with --families-uri s3://…/")
+        for reports_uri in reader.reports_uris:
+            try:
+                found += [
+                    self._family(reports_uri, name, full=False) for name in reader.families(reports_uri)
+                ]
+            except (ClientError, BotoCoreError) as error:
+                problems.append(f"Cannot read the families under {reports_uri}: {error}")
+        return Page(200, families_page(found, _site(reader), problems))
+
+    def family(self, name: str, reports_uri: str = "") -> Page:
+        try:
+            data = self._family(self.backend.families.locate(name, reports_uri or None), name, full=True)
+        except FamilyNotFound as error:
+            return Page(404, page("Not found", [f'<p class="alert">{escape(str(error))}</p>'], _CRUMBS))
+        return Page(200, family_page(data, _site(self.backend.families)))
+
+    def family_report(self, name: str, path: str, reports_uri: str = "") -> Report | None:
+        """A decision report of the family, served from S3 so the browser needs no S3 access."""
+        reader = self.backend.families
+        try:
+            return reader.report(reader.locate(name, reports_uri or None), name, path)
+        except FamilyNotFound:
+            return None
+
+    def _family(self, reports_uri: str, name: str, full: bool) -> FamilyData:
+        reader = self.backend.families
+        record, events = reader.record(reports_uri, name), reader.events(reports_uri, name)
+        if not full:
+            return FamilyData(name, reports_uri, record, events)
+        ids = {*(record.get("members") or {}), record.get("champion"), record.get("previous")} - {None}
+        models = {model_id: model for model_id in ids if (model := self._find_model(model_id))}
+        return FamilyData(name, reports_uri, record, events, models, _rollback_choices(record, models))
+
+    def _find_model(self, model_id: str) -> dict[str, Any] | None:
+        try:
+            return self.backend.call("GetMLModel", {"MLModelId": model_id}, self.caller_arn)
+        except ResourceNotFoundException:
+            return None
+
     def _describe(
         self, kind: str, limit: int, pages: int, state: str = ""
     ) -> tuple[list[dict[str, Any]], bool]:
@@ -140,6 +192,39 @@ class Console:
         request = {"FilterVariable": "MLModelId", "EQ": model_id, "Limit": 100}
         results = self.backend.call(f"Describe{PLURALS[kind]}", request, self.caller_arn).get("Results", [])
         return sorted(results, key=lambda e: e.get("CreatedAt") or 0, reverse=True)
+
+
+_CRUMBS = [("Console", "/console"), ("Families", "/console/families")]
+
+
+def _site(reader: FamilyReader) -> Site:
+    """Links of the console's family pages; the reports URI is named only when several are configured."""
+
+    def query(data: FamilyData) -> str:
+        return f"?reports_uri={quote(data.reports_uri, safe='')}" if len(reader.reports_uris) > 1 else ""
+
+    def base(data: FamilyData) -> str:
+        return f"/console/families/{quote(data.family, safe='')}"
+
+    return Site(
+        frame=lambda title, body, crumbs: page(title, body, [("Console", "/console"), *crumbs]),
+        index_href="/console/families",
+        family_href=lambda data: base(data) + query(data),
+        report_href=lambda data, path: f"{base(data)}/reports/{quote(path)}{query(data)}",
+        model_href=lambda model_id: entity_href("MLModel", model_id),
+    )
+
+
+def _rollback_choices(record: dict[str, Any], models: dict[str, dict[str, Any]]) -> list[str]:
+    """As ``ModelFamily.rollback_choices``: COMPLETED models other than the champion, previous first, then
+    the members newest first."""
+    members = record.get("members") or {}
+    ordered = sorted(members, key=lambda m: members[m].get("logical_date", ""), reverse=True)
+    if record.get("previous") and record["previous"] not in ordered:
+        ordered.insert(0, record["previous"])
+    return [
+        m for m in ordered if m != record.get("champion") and models.get(m, {}).get("Status") == "COMPLETED"
+    ]
 
 
 def _threshold(text: str) -> float:
