@@ -36,7 +36,7 @@ bench: install
 	for bench in tests/benchmarks/bench_*.py; do $(PY) -m tests.benchmarks.$$(basename $$bench .py) || exit 1; done
 
 lock:
-	$(UV) pip compile pyproject.toml --extra dev -o requirements.lock --python-version 3.11
+	$(UV) pip compile pyproject.toml --all-extras -o requirements.lock --python-version 3.11
 
 clean:
 	rm -rf $(VENV) .aml-local .airflow
