@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 
+import pytest
 from botocore import xform_name
 
 from aml_provider.local.errors import InvalidInputException
@@ -77,3 +79,11 @@ def _epoch_times(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.timestamp()
     return value
+
+
+def service_unavailable(reason: str) -> NoReturn:
+    """Skip a test whose database or broker is not running, or fail it where CI requires them all
+    (``AML_REQUIRE_SERVICES=1``, which ``.ci/run`` sets)."""
+    if os.environ.get("AML_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"{reason} (AML_REQUIRE_SERVICES=1 requires PostgreSQL, MariaDB and Redis)")
+    pytest.skip(reason)
