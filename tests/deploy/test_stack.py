@@ -57,7 +57,7 @@ def test_retrain_on_the_full_stack_defers_survives_a_killed_worker_and_promotes_
 ) -> None:
     require_servers()
     started = time.monotonic()
-    stack = NativeStack(tmp_path, heartbeat_timeout=15)
+    stack = NativeStack(tmp_path, heartbeat_timeout=30)
     proxy = HoldingProxy(f"127.0.0.1:{stack.aml_port}")
     stack.ml_endpoint = proxy.url
     with proxy.running(), stack:
