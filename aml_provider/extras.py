@@ -8,9 +8,6 @@ import importlib.util
 LOCAL_MODULES = (
     "moto",
     "flask",
-    "numpy",
-    "pandas",
-    "sklearn",
     "scipy",
     "sqlalchemy",
     "starlette",

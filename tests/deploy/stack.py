@@ -41,8 +41,11 @@ ADMIN = "admin"
 class NativeStack:
     """Start with ``with NativeStack(root) as stack:``; everything started ends with the block."""
 
-    def __init__(self, root: Path, heartbeat_timeout: int = 300, waiter_delay: float = 1.0) -> None:
+    def __init__(
+        self, root: Path, heartbeat_timeout: int = 300, waiter_delay: float = 1.0, scheduled_runs: bool = True
+    ) -> None:
         self.root = root
+        self.scheduled_runs = scheduled_runs
         self.heartbeat_timeout = heartbeat_timeout
         self.waiter_delay = waiter_delay
         self.name = f"aml_stack_{uuid.uuid4().hex[:10]}"
@@ -159,6 +162,7 @@ class NativeStack:
             AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT=str(self.heartbeat_timeout),
             AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL="5",
             AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL="10",
+            AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE=str(self.scheduled_runs),
             AML_DAGS_WAITER_DELAY=str(self.waiter_delay),
             AIRFLOW_CONN_AWS_DEFAULT=json.dumps(self.aws_connection),
         )
@@ -233,18 +237,15 @@ class NativeStack:
             aws_secret_access_key=self.secret,
         )
 
-    def land_demo_data(self, rows: int = 2000, seed: int = 1) -> dict[str, str]:
-        """The demo's fresh data and schema where the DAGs' default params look; answers a smoke record."""
+    def land_demo_data(self) -> None:
+        """The demo's landed partitions, schemas and records to score, where the DAGs look."""
         s3 = self.client("s3")
         s3.create_bucket(Bucket=demo.BUCKET)
         s3.put_object(Bucket=demo.BUCKET, Key="schema/customers.csv.schema", Body=demo.schema(True).encode())
         s3.put_object(Bucket=demo.BUCKET, Key="schema/to-score.csv.schema", Body=demo.schema(False).encode())
-        data = demo.customers(rows, seed)
-        s3.put_object(Bucket=demo.BUCKET, Key=f"fresh/customers-{seed}.csv", Body=data.encode())
-        scored = demo.without_target(demo.customers(200, 99))
+        scored = demo.without_target(demo.customers(500, 99, regime=1))
         s3.put_object(Bucket=demo.BUCKET, Key="to-score/customers.csv", Body=scored.encode())
-        header, first = data.splitlines()[:2]
-        return dict(zip(header.split(",")[:-1], first.split(",")[:-1], strict=True))
+        demo.land(s3)
 
 
 def postgres_admin() -> Any:
@@ -283,13 +284,19 @@ def main() -> int:
     """`make stack`: start the stack, land the demo's data, print how to reach it, wait for Ctrl-C."""
     root = Path(tempfile.mkdtemp(prefix="aml-stack-"))
     with NativeStack(root, waiter_delay=5) as stack:
-        smoke = stack.land_demo_data()
+        stack.land_demo_data()
+        conf = {
+            "smoke_record": demo.SMOKE,
+            "training_window": 1,
+            "missing_partition": "skip",
+            "endpoint_grace": 0,
+        }
         print(
             f"Airflow: {stack.api_url} (user {ADMIN}, password {stack.password})\n"
             f"Local Amazon ML: {stack.aml_url}/console   local S3: {stack.s3_url}\n"
             f"Access key: {stack.key_id} / {stack.secret}\n"
             f"Logs: {stack.groups.log_dir}\n"
-            f"Unpause and trigger aml_retrain in the UI, with conf {json.dumps({'smoke_record': smoke})}\n"
+            f"Unpause aml_retrain and trigger it for 2026-11-04 in the UI, with conf {json.dumps(conf)}\n"
             "Ctrl-C stops everything.",
             flush=True,
         )

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from aml_provider import demo
 from tests.deploy.processes import wait_until
 from tests.deploy.proxy import HoldingProxy
 from tests.deploy.stack import POSTGRES, NativeStack, postgres_admin, redis_client
@@ -22,6 +23,14 @@ pytestmark = pytest.mark.deploy
 
 DAG_ID = "aml_retrain"
 FINISHED = {"success", "failed"}
+#: As aml_provider/demo.py runs its first day: the day's partition only, no grace for the old endpoint.
+FIRST_DAY = "2026-11-04T00:00:00Z"
+DEMO_CONF = {
+    "smoke_record": demo.SMOKE,
+    "training_window": 1,
+    "missing_partition": "skip",
+    "endpoint_grace": 0,
+}
 
 
 def require_servers() -> None:
@@ -57,16 +66,14 @@ def test_retrain_on_the_full_stack_defers_survives_a_killed_worker_and_promotes_
 ) -> None:
     require_servers()
     started = time.monotonic()
-    stack = NativeStack(tmp_path, heartbeat_timeout=30)
+    stack = NativeStack(tmp_path, heartbeat_timeout=30, scheduled_runs=False)
     proxy = HoldingProxy(f"127.0.0.1:{stack.aml_port}")
     stack.ml_endpoint = proxy.url
     with proxy.running(), stack:
-        smoke_record = stack.land_demo_data()
+        stack.land_demo_data()
         stack.api("PATCH", f"/dags/{DAG_ID}", {"is_paused": False})
         proxy.armed.set()  # the training task's first status check hangs, on a worker we then kill
-        run = stack.api(
-            "POST", f"/dags/{DAG_ID}/dagRuns", {"logical_date": None, "conf": {"smoke_record": smoke_record}}
-        )
+        run = stack.api("POST", f"/dags/{DAG_ID}/dagRuns", {"logical_date": FIRST_DAY, "conf": DEMO_CONF})
         watch = RunWatch(stack, run["dag_run_id"])
 
         watch.until(lambda tis: proxy.holding.is_set(), 180, "the training task's first status check")
