@@ -17,6 +17,7 @@ import signal
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
@@ -202,6 +203,19 @@ class NativeStack:
         request = urllib.request.Request(f"{self.api_url}/api/v2{path}", data, headers, method=method)
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.load(response)
+
+    def wait_for_dag(self, dag_id: str, timeout: float = 120) -> None:
+        """Wait until the dag-processor has parsed `dag_id` (the API answers 404 before)."""
+
+        def parsed() -> bool:
+            try:
+                return bool(self.api("GET", f"/dags/{dag_id}"))
+            except urllib.error.HTTPError as error:
+                if error.code != 404:
+                    raise
+                return False
+
+        wait_until(parsed, timeout, f"the dag-processor to parse {dag_id}", interval=1)
 
     def token(self) -> str:
         if self._token is None:

@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -57,6 +58,12 @@ class RunWatch:
             self.seen[ti["task_id"]].add(str(ti["state"]))
         return self.latest
 
+    def finished(self) -> str | None:
+        """The run's state once it is over (through the REST API), polling its task instances meanwhile."""
+        self.poll()
+        state = self.stack.api("GET", f"/dags/{DAG_ID}/dagRuns/{quote(self.run_id)}")["state"]
+        return state if state in FINISHED else None
+
     def until(self, condition: Callable[[list[dict[str, Any]]], Any], timeout: float, what: str) -> Any:
         return wait_until(lambda: condition(self.poll()), timeout, what, interval=0.2)
 
@@ -71,6 +78,7 @@ def test_retrain_on_the_full_stack_defers_survives_a_killed_worker_and_promotes_
     stack.ml_endpoint = proxy.url
     with proxy.running(), stack:
         stack.land_demo_data()
+        stack.wait_for_dag(DAG_ID)
         stack.api("PATCH", f"/dags/{DAG_ID}", {"is_paused": False})
         proxy.armed.set()  # the training task's first status check hangs, on a worker we then kill
         run = stack.api("POST", f"/dags/{DAG_ID}/dagRuns", {"logical_date": FIRST_DAY, "conf": DEMO_CONF})
@@ -82,7 +90,7 @@ def test_retrain_on_the_full_stack_defers_survives_a_killed_worker_and_promotes_
         proxy.release()
         stack.start_component("celery worker")
 
-        final = wait_until(lambda: finished(stack, run["dag_run_id"]), 240, f"{DAG_ID} to finish", interval=1)
+        final = wait_until(watch.finished, 240, f"{DAG_ID} to finish", interval=0.5)
         tis = watch.poll()
         ml = stack.client("machinelearning")
         models = ml.describe_ml_models()["Results"]
@@ -110,12 +118,7 @@ def test_retrain_on_the_full_stack_defers_survives_a_killed_worker_and_promotes_
 def trigger_log(stack: NativeStack, run_id: str, task_id: str) -> str:
     """What the triggerer logged for a task's triggers (Airflow writes it beside the task's log)."""
     folder = stack.root / "airflow" / "logs" / f"dag_id={DAG_ID}" / f"run_id={run_id}" / f"task_id={task_id}"
-    return "\n".join(path.read_text() for path in sorted(folder.glob("*.trigger.*.log")))
-
-
-def finished(stack: NativeStack, run_id: str) -> str | None:
-    state = stack.api("GET", f"/dags/{DAG_ID}/dagRuns/{run_id}")["state"]
-    return state if state in FINISHED else None
+    return "\n".join(path.read_text() for path in sorted(folder.rglob("*.trigger.*.log")))  # map_index=N/
 
 
 def role_of(ml: Any, model_id: str) -> str | None:
