@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: install demo test test-faults lint serve bench lock clean
+.PHONY: install demo test test-faults lint serve stack env bench lock clean
 
 install: $(VENV)/.installed
 
@@ -32,11 +32,22 @@ lint: install
 serve: install
 	$(VENV)/bin/aml-local serve --data-dir .aml-local --local-s3 5000
 
+# The docker-compose topology as native processes on this machine's PostgreSQL and Redis; Ctrl-C stops it.
+stack: install
+	$(PY) -m tests.deploy.stack
+
+# .env for docker compose, from .env.example with every empty secret filled at random (kept if present).
+env: .env
+.env:
+	@python3 -c "import base64, os, re, secrets; \
+	fill = lambda m: m[1] + '=' + (base64.urlsafe_b64encode(os.urandom(32)).decode() if m[1] == 'AIRFLOW_FERNET_KEY' else secrets.token_hex(20)); \
+	open('.env', 'w').write(re.sub(r'^([A-Z][A-Z0-9_]*)=$$', fill, open('.env.example').read(), flags=re.M))"
+
 bench: install
 	for bench in tests/benchmarks/bench_*.py; do $(PY) -m tests.benchmarks.$$(basename $$bench .py) || exit 1; done
 
 lock:
-	$(UV) pip compile pyproject.toml --extra dev -o requirements.lock --python-version 3.11
+	$(UV) pip compile pyproject.toml --all-extras -o requirements.lock --python-version 3.11
 
 clean:
 	rm -rf $(VENV) .aml-local .airflow

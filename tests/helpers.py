@@ -5,12 +5,14 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
+import os
 import time
 import urllib.parse
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 
+import pytest
 from botocore import xform_name
 
 from aml_provider.local.errors import InvalidInputException
@@ -94,3 +96,11 @@ def http_post(url: str, headers: dict[str, str], body: bytes, timeout: float = 3
         return response.status, response.read()
     finally:
         connection.close()
+
+
+def service_unavailable(reason: str) -> NoReturn:
+    """Skip a test whose database or broker is not running, or fail it where CI requires them all
+    (``AML_REQUIRE_SERVICES=1``, which ``.ci/run`` sets)."""
+    if os.environ.get("AML_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"{reason} (AML_REQUIRE_SERVICES=1 requires PostgreSQL, MariaDB and Redis)")
+    pytest.skip(reason)

@@ -18,8 +18,11 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from aml_provider.extras import require_local
 from aml_provider.local.config import ServiceConfig
 from aml_provider.local.faults import FaultPlan
+
+require_local()  # a clear "install aml-provider[local]" instead of an ImportError deep inside the service
 
 __all__ = ["AdminCallError", "FaultPlan", "LocalAml", "ServiceConfig", "admin_call"]
 

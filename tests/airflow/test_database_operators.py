@@ -16,7 +16,7 @@ from aml_provider.local import LocalAml
 from aml_provider.operators import AmlCreateDataSourceFromRDSOperator, AmlCreateDataSourceFromRedshiftOperator
 from tests.airflow.data import SCHEMA, labelled_records
 from tests.airflow.runner import DagRunner
-from tests.helpers import unique_id
+from tests.helpers import service_unavailable, unique_id
 
 POSTGRES_URL = os.environ.get("AML_TEST_POSTGRES_URL", "postgresql://127.0.0.1:5432/test")
 MYSQL_URL = os.environ.get("AML_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test")
@@ -63,7 +63,7 @@ def load_table(template: str) -> str:
                 sa.text(f"INSERT INTO {table} VALUES (:x1, :x2, :colour, :label)"), labelled_records(120)
             )
     except sa.exc.OperationalError as error:
-        pytest.skip(f"test database not reachable at {template}: {error.orig}")
+        service_unavailable(f"test database not reachable at {template}: {error.orig}")
     return table
 
 

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 from pathlib import Path
 
 import pytest
 
-from aml_provider.utils import (
-    attempt_id,
-    attempt_ids,
-    entity_id_for,
-    json_document,
-    s3_dataset_name,
-    s3_lineage,
-)
+from aml_provider.utils import attempt_id, attempt_ids, entity_id_for, json_document
 from aml_provider.utils.ids import MAX_ATTEMPTS
 
 ID_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -76,14 +68,3 @@ def test_bad_documents_name_the_argument(tmp_path: Path) -> None:
         json_document("missing.json", "data_schema", tmp_path)
     with pytest.raises(ValueError, match="data_schema file .*broken.json is not valid JSON"):
         json_document("broken.json", "data_schema", tmp_path)
-
-
-def test_lineage_datasets_with_or_without_openlineage() -> None:
-    assert s3_dataset_name("s3://bucket/data/train.csv") == ("s3://bucket", "data/train.csv")
-    assert s3_dataset_name("s3://bucket") == ("s3://bucket", "/")
-    lineage = s3_lineage(["s3://bucket/in.csv"], ["s3://bucket/out/"])
-    if importlib.util.find_spec("airflow.providers.openlineage") is None:
-        assert lineage is None
-    else:
-        assert [(d.namespace, d.name) for d in lineage.inputs] == [("s3://bucket", "in.csv")]
-        assert [(d.namespace, d.name) for d in lineage.outputs] == [("s3://bucket", "out/")]

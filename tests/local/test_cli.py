@@ -22,7 +22,7 @@ from botocore.credentials import Credentials
 from aml_provider.local import LocalAml, ServiceConfig
 from aml_provider.local.cli import main
 from aml_provider.local.server import bind_socket, with_access_keys
-from tests.helpers import schema_text, wait_for
+from tests.helpers import schema_text, service_unavailable, wait_for
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 
@@ -173,7 +173,7 @@ def test_redshift_clusters_map_to_the_configured_servers(tmp_path: Path, s3: Any
     finally:
         stop_server(process, signal.SIGTERM)
     if warehouse["Status"] == "FAILED" and "connect" in warehouse.get("Message", "").lower():
-        pytest.skip(f"PostgreSQL not reachable at {postgres}")
+        service_unavailable(f"PostgreSQL not reachable at {postgres}")
     assert warehouse["Status"] == "COMPLETED", warehouse.get("Message")
     assert elsewhere["Status"] == "FAILED"
     assert "127.0.0.1" in elsewhere["Message"]
