@@ -15,10 +15,10 @@ from typing import Any
 import uvicorn
 
 from aml_provider.local.config import ServiceConfig
-from aml_provider.local.families import parse_uris
 from aml_provider.local.faults import FaultPlan, FaultPlanError
 from aml_provider.local.logs import FORMATS, configure_logging
 from aml_provider.local.server import CREDENTIALS_FILE, bind_socket, build_app, with_access_keys
+from aml_provider.pages.families import parse_uris
 
 Command = Callable[[argparse.Namespace], int]
 

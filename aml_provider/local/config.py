@@ -7,8 +7,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aml_provider.local.families import parse_uris
 from aml_provider.local.faults import FaultPlan
+from aml_provider.pages.families import parse_uris
 
 DEFAULT_MAX_BODY_BYTES = 32 * 2**20
 

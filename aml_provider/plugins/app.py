@@ -10,9 +10,9 @@ from urllib.parse import quote
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 
-from aml_provider.local.families import FamilyNotFound
-from aml_provider.local.protocol.console.family import FamilyData, Site, families_page, family_page
-from aml_provider.local.protocol.console.layout import page
+from aml_provider.pages.families import FamilyNotFound
+from aml_provider.pages.family import FamilyData, Site, families_page, family_page
+from aml_provider.pages.layout import page
 from aml_provider.plugins.paths import URL_PREFIX
 
 __all__ = ["URL_PREFIX", "create_app"]

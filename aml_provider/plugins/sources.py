@@ -21,8 +21,8 @@ from aml_provider.family.model_family import ModelFamily
 from aml_provider.family.record import FamilyRecord, FamilyStore
 from aml_provider.hooks.aml import ML_MODEL, AmlHook
 from aml_provider.links.aml import AmlMLModelLink
-from aml_provider.local.families import FamilyReader, Report, parse_uris
-from aml_provider.local.protocol.console.family import FamilyData
+from aml_provider.pages.families import FamilyReader, Report, parse_uris
+from aml_provider.pages.family import FamilyData
 
 REPORTS_URIS_ENV = "AML_FAMILY_REPORTS_URIS"
 REPORTS_URIS_VARIABLE = "aml_family_reports_uris"

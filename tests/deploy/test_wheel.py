@@ -120,6 +120,8 @@ def test_airflow_lists_the_provider_and_imports_its_dags(venvs: tuple[Path, Path
     bag = last_json(run([str(venvs[0] / "python"), "-c", DAGBAG, str(REPOSITORY / "dags")], env).stdout)
     assert bag["errors"] == {}
     assert {"aml_retrain", "aml_batch_score", "aml_rollback"} <= set(bag["dags"])
+    plugins = json.loads(run([str(venvs[0] / "airflow"), "plugins", "-o", "json"], env).stdout)
+    assert "amazon_ml" in {plugin["name"] for plugin in plugins}  # the UI plugin needs no [local]
 
 
 def test_operators_from_the_wheel_run_against_the_service_from_local(

@@ -23,11 +23,11 @@ from aml_provider.local.errors import (
     InvalidInputException,
     ResourceNotFoundException,
 )
-from aml_provider.local.families import FamilyReader
 from aml_provider.local.faults import Faults
 from aml_provider.local.jobs.recovery import recover
 from aml_provider.local.jobs.runner import JobRunner
 from aml_provider.local.store import EntityStore, StoredEntity
+from aml_provider.pages.families import FamilyReader
 
 logger = logging.getLogger(__name__)
 

@@ -21,7 +21,6 @@ from starlette.routing import Route
 
 from aml_provider.local.config import DEFAULT_MAX_BODY_BYTES, ServiceConfig
 from aml_provider.local.errors import AmlError, InternalServerException, ResourceNotFoundException
-from aml_provider.local.families import FamilyReader
 from aml_provider.local.faults import Faults, InjectedError
 from aml_provider.local.protocol import console
 from aml_provider.local.protocol.admin import admin_call, is_admin_target
@@ -36,6 +35,7 @@ from aml_provider.local.protocol.wire import (
     read_body,
     result_response,
 )
+from aml_provider.pages.families import FamilyReader
 
 logger = logging.getLogger(__name__)
 

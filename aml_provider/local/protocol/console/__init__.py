@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from aml_provider.local.protocol.console.index import not_found_page
-from aml_provider.local.protocol.console.layout import KINDS, PLURALS
 from aml_provider.local.protocol.console.views import Console, ConsoleBackend, Page
+from aml_provider.pages.layout import KINDS, PLURALS
 
 __all__ = ["KINDS", "PLURALS", "Console", "ConsoleBackend", "Page", "not_found_page"]

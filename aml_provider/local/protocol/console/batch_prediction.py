@@ -6,8 +6,8 @@ from html import escape
 from typing import Any
 
 from aml_provider.local.protocol.console import entity
-from aml_provider.local.protocol.console.layout import cards, entity_crumbs, link, page, pairs
-from aml_provider.local.protocol.console.svg import number
+from aml_provider.pages.layout import cards, entity_crumbs, link, page, pairs
+from aml_provider.pages.svg import number
 
 
 def batch_prediction_page(batch: dict[str, Any], preview: dict[str, Any] | None) -> str:

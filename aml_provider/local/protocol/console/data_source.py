@@ -7,8 +7,8 @@ from html import escape
 from typing import Any
 
 from aml_provider.local.protocol.console import entity
-from aml_provider.local.protocol.console.layout import cards, entity_crumbs, page, table
-from aml_provider.local.protocol.console.svg import PALETTE, bar_list, histogram, number
+from aml_provider.pages.layout import cards, entity_crumbs, page, table
+from aml_provider.pages.svg import PALETTE, bar_list, histogram, number
 
 TYPES = ("NUMERIC", "BINARY", "CATEGORICAL", "TEXT")
 #: A share of missing values above this is highlighted.

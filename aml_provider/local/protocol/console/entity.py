@@ -5,8 +5,8 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from aml_provider.local.protocol.console.layout import entity_crumbs, fields_table, page, status
 from aml_provider.local.protocol.validation import service_model
+from aml_provider.pages.layout import entity_crumbs, fields_table, page, status
 
 LONG_TEXT = ("Message", "Recipe", "Schema", "DataSourceSchema", "DataRearrangement")
 

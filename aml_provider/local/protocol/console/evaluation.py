@@ -7,8 +7,8 @@ from html import escape
 from typing import Any
 
 from aml_provider.local.protocol.console import entity
-from aml_provider.local.protocol.console.layout import cards, entity_crumbs, entity_href, link, page, table
-from aml_provider.local.protocol.console.svg import (
+from aml_provider.pages.layout import cards, entity_crumbs, entity_href, link, page, table
+from aml_provider.pages.svg import (
     PALETTE,
     Chart,
     Series,

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from html import escape
 from typing import Any
 
-from aml_provider.local.protocol.console.layout import KINDS, PLURALS, link, page, status, table, when
+from aml_provider.pages.layout import KINDS, PLURALS, link, page, status, table, when
 
 #: Entities of each kind on the console's home page, and per page of a kind's index.
 RECENT = 10

@@ -8,7 +8,7 @@ from html import escape
 from typing import Any
 
 from aml_provider.local.protocol.console import entity
-from aml_provider.local.protocol.console.layout import (
+from aml_provider.pages.layout import (
     cards,
     entity_crumbs,
     link,
@@ -18,7 +18,7 @@ from aml_provider.local.protocol.console.layout import (
     table,
     when,
 )
-from aml_provider.local.protocol.console.svg import PALETTE, Chart, Series, number, padded
+from aml_provider.pages.svg import PALETTE, Chart, Series, number, padded
 
 #: The tags the provider's model families use (aml_provider.champion).
 FAMILY_TAGS = ("aml:family", "aml:role")

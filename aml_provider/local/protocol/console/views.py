@@ -13,15 +13,15 @@ from urllib.parse import quote
 from botocore.exceptions import BotoCoreError, ClientError
 
 from aml_provider.local.errors import AmlError, InvalidInputException, ResourceNotFoundException
-from aml_provider.local.families import FamilyNotFound, FamilyReader, Report
 from aml_provider.local.protocol.console import index
 from aml_provider.local.protocol.console.batch_prediction import batch_prediction_page
 from aml_provider.local.protocol.console.data_source import data_source_page
 from aml_provider.local.protocol.console.evaluation import evaluation_page
-from aml_provider.local.protocol.console.family import FamilyData, Site, families_page, family_page
-from aml_provider.local.protocol.console.layout import KINDS, PLURALS, entity_href, page
 from aml_provider.local.protocol.console.model import model_page
 from aml_provider.local.protocol.validation import service_model, validate_input
+from aml_provider.pages.families import FamilyNotFound, FamilyReader, Report
+from aml_provider.pages.family import FamilyData, Site, families_page, family_page
+from aml_provider.pages.layout import KINDS, PLURALS, entity_href, page
 
 
 class ConsoleBackend(Protocol):

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
-from aml_provider.local.protocol.console.layout import cards, pairs, status, table
-from aml_provider.local.protocol.console.svg import PALETTE, Chart, Series, number, padded, sparkline
+from aml_provider.pages.layout import cards, pairs, status, table
+from aml_provider.pages.svg import PALETTE, Chart, Series, number, padded, sparkline
 
 #: Decisions of the index's trend sparkline (the newest ones).
 TREND_RUNS = 20
