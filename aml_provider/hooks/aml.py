@@ -90,6 +90,15 @@ class AmlHook(AwsBaseHook):
         host = urlsplit(url).hostname or ""
         return None if host.endswith(AWS_DOMAINS) else url
 
+    def public_service_url(self, kind: EntityKind, entity_id: str) -> str | None:
+        """The local service's address as a browser reaches it (its ``--public-url``, read from the
+        entity's LogUri), which differs from the connection's when workers reach it by another name."""
+        if self.local_service_url is None:
+            return None
+        entity = self.find(kind, entity_id) or {}
+        log_uri = str(entity.get("LogUri") or "")
+        return log_uri.split("/logs/", 1)[0] if "/logs/" in log_uri else self.local_service_url
+
     # Reading
 
     def get(self, kind: EntityKind, entity_id: str, *, verbose: bool = False) -> dict[str, Any]:

@@ -7,6 +7,8 @@ from urllib.parse import quote
 
 from airflow.providers.amazon.aws.links.base_aws import BASE_AWS_CONSOLE_LINK, BaseAwsLink
 
+from aml_provider.hooks.kinds import entity_kind
+
 if TYPE_CHECKING:
     from airflow.sdk import BaseOperator, Context
 
@@ -32,7 +34,7 @@ class AmlLink(BaseAwsLink):
     ) -> str:
         """Save the link's parameters in XCom (before any deferral) and return the URL for the task log."""
         params = {
-            "local_service_url": hook.local_service_url,
+            "local_service_url": hook.public_service_url(entity_kind(cls.kind), entity_id),
             "entity_id": entity_id,
             **{key: quote(value, safe="") for key, value in kwargs.items()},
         }
