@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import numpy as np
+
+from tests.helpers import unique_id, wait_for
 
 SCHEMA = {
     "version": "1.0",
@@ -36,3 +41,21 @@ def labelled_rows(count: int, seed: int = 7) -> str:
     lines = ["x1,x2,colour,label"]
     lines += [",".join(str(value) for value in record.values()) for record in labelled_records(count, seed)]
     return "\n".join(lines) + "\n"
+
+
+def trained_models(
+    ml: Any, location: str, count: int, prefix: str, timeout: float = 120
+) -> tuple[str, list[str]]:
+    """A COMPLETED data source over `location` (with SCHEMA) and `count` COMPLETED BINARY models on it."""
+    source = unique_id(f"ds-{prefix}")
+    ml.create_data_source_from_s3(
+        DataSourceId=source,
+        DataSpec={"DataLocationS3": location, "DataSchema": json.dumps(SCHEMA)},
+        ComputeStatistics=True,
+    )
+    models = [unique_id(f"ml-{prefix}") for _ in range(count)]
+    for model in models:
+        ml.create_ml_model(MLModelId=model, MLModelType="BINARY", TrainingDataSourceId=source)
+    for kind, entity in [("DataSource", source), *(("MLModel", model) for model in models)]:
+        assert wait_for(ml, kind, entity, timeout=timeout)["Status"] == "COMPLETED"
+    return source, models

@@ -33,7 +33,7 @@ from aml_provider.sensors import (
     AmlMLModelCompletedSensor,
     AmlRealtimeEndpointReadySensor,
 )
-from tests.airflow.data import SCHEMA
+from tests.airflow.data import SCHEMA, trained_models
 from tests.airflow.runner import DagRunner
 from tests.airflow.test_database_operators import MYSQL_URL, POSTGRES_URL, load_table
 from tests.helpers import unique_id, wait_for
@@ -64,18 +64,7 @@ def service(aml: LocalAml, aws_connection: str) -> Iterator[LocalAml]:
 @pytest.fixture(scope="module")
 def trained(service: LocalAml, training_csv: str) -> dict[str, str]:
     """A COMPLETED datasource and two COMPLETED models, made before any delay is planned."""
-    ml = service.client()
-    data_source_id = unique_id("ds-deferral")
-    ml.create_data_source_from_s3(
-        DataSourceId=data_source_id,
-        DataSpec={"DataLocationS3": training_csv, "DataSchema": json.dumps(SCHEMA)},
-        ComputeStatistics=True,
-    )
-    models = [unique_id("ml-deferral") for _ in range(2)]
-    for model_id in models:
-        ml.create_ml_model(MLModelId=model_id, MLModelType="BINARY", TrainingDataSourceId=data_source_id)
-    for kind, entity_id in [("DataSource", data_source_id), *(("MLModel", m) for m in models)]:
-        assert wait_for(ml, kind, entity_id, timeout=120)["Status"] == "COMPLETED"
+    data_source_id, models = trained_models(service.client(), training_csv, 2, "deferral")
     return {"data_source": data_source_id, "model": models[0], "endpoint_model": models[1]}
 
 

@@ -12,7 +12,7 @@ import pytest
 from aml_provider.family import ChampionChanged, FamilyBusy, FamilyStore, ModelFamily, Writer
 from aml_provider.family.record import FamilyRecord
 from aml_provider.hooks.aml import DATA_SOURCE, ML_MODEL, AmlError, AmlHook
-from tests.airflow.data import SCHEMA, labelled_rows
+from tests.airflow.data import SCHEMA, labelled_rows, trained_models
 from tests.helpers import put_text, unique_id, wait_for
 
 NO_GRACE = dt.timedelta(0)
@@ -28,18 +28,7 @@ def hook(aws_connection: str) -> AmlHook:
 def models(ml: Any, s3: Any, bucket: str) -> list[str]:
     """Four trained BINARY models (and their data source), shared by the tests of this module."""
     location = put_text(s3, bucket, f"{unique_id('family')}/train.csv", labelled_rows(300))
-    source = unique_id("ds-family")
-    ml.create_data_source_from_s3(
-        DataSourceId=source,
-        DataSpec={"DataLocationS3": location, "DataSchema": json.dumps(SCHEMA)},
-        ComputeStatistics=True,
-    )
-    ids = [unique_id("ml-family") for _ in range(4)]
-    for model in ids:
-        ml.create_ml_model(MLModelId=model, MLModelType="BINARY", TrainingDataSourceId=source)
-    for model in ids:
-        assert wait_for(ml, "MLModel", model)["Status"] == "COMPLETED"
-    return ids
+    return trained_models(ml, location, 4, "family")[1]
 
 
 def family_of(hook: AmlHook, s3: Any, bucket: str) -> ModelFamily:
