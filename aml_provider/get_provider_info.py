@@ -27,7 +27,14 @@ def get_provider_info() -> dict[str, Any]:
         "operators": [
             {
                 "integration-name": INTEGRATION,
-                "python-modules": ["aml_provider.operators.aml", "aml_provider.operators.family"],
+                "python-modules": [
+                    "aml_provider.operators.base",
+                    "aml_provider.operators.datasources",
+                    "aml_provider.operators.aml",
+                    "aml_provider.operators.entities",
+                    "aml_provider.operators.family",
+                    "aml_provider.operators.champion",
+                ],
             }
         ],
         "sensors": [{"integration-name": INTEGRATION, "python-modules": ["aml_provider.sensors.aml"]}],

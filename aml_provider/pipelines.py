@@ -18,15 +18,13 @@ from airflow.sdk.definitions.timetables.assets import AssetOrTimeSchedule
 from airflow.sdk.definitions.timetables.trigger import CronTriggerTimetable
 
 from aml_provider.family.partitions import DEFAULT_PARTITION
-from aml_provider.operators.aml import (
+from aml_provider.operators import (
+    AmlCheckDataOperator,
+    AmlCleanupOperator,
     AmlCreateBatchPredictionOperator,
     AmlCreateDataSourceFromS3Operator,
     AmlCreateEvaluationOperator,
     AmlCreateMLModelOperator,
-)
-from aml_provider.operators.family import (
-    AmlCheckDataOperator,
-    AmlCleanupOperator,
     AmlDecideOperator,
     AmlFindChampionOperator,
     AmlPlanRetrainOperator,

@@ -13,7 +13,7 @@ import pytest
 
 from aml_provider.links.family_page import family_page_url
 from aml_provider.local import LocalAml
-from aml_provider.operators.family import AmlRollbackMLModelOperator
+from aml_provider.operators import AmlRollbackMLModelOperator
 from tests.airflow.runner import DagRunner
 from tests.helpers import unique_id
 from tests.pages.families import build_family
