@@ -9,8 +9,8 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from aml_provider.family.layout import split_s3_uri
 from aml_provider.family.partitions import MissingPartition, Plan, _as_prefix, _objects, _skip_reason
-from aml_provider.family.record import split_s3_uri
 
 
 def holds_out(line: str, seed: str, percent: float) -> bool:

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from aml_provider.family.record import family_prefix, iso, now, split_s3_uri
-
-LOG_FOLDER = "log/"
+from aml_provider.family.layout import LOG_FOLDER, family_prefix, list_keys, read_events, split_s3_uri
+from aml_provider.family.record import iso, now
 
 
 class DecisionLog:
@@ -50,22 +49,14 @@ class DecisionLog:
                 raise
         return f"s3://{self.bucket}/{key}"
 
-    def events(self) -> Iterator[dict[str, Any]]:
-        """Every event, oldest first."""
-        for key in self._keys():
-            yield json.loads(self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read())
-
-    def _keys(self) -> list[str]:
-        paginator = self.s3.get_paginator("list_objects_v2")
-        keys = [
-            item["Key"]
-            for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix)
-            for item in page.get("Contents", [])
-        ]
-        return sorted(keys)
+    def events(self, last: int | None = None) -> list[dict[str, Any]]:
+        """Every event, oldest first (only the ``last`` ones when given)."""
+        return read_events(self.s3, self.bucket, self.prefix, last)
 
     def _find(self, run_hash: str) -> str | None:
-        return next((key for key in self._keys() if f"-{run_hash}-" in key), None)
+        return next(
+            (key for key in list_keys(self.s3, self.bucket, self.prefix) if f"-{run_hash}-" in key), None
+        )
 
 
 def history_rows(events: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:

@@ -7,8 +7,9 @@ from functools import cached_property
 from typing import Any
 
 from aml_provider.family import retention
+from aml_provider.family.layout import family_prefix
 from aml_provider.family.log import DecisionLog
-from aml_provider.family.record import FamilyRecord, FamilyStore, family_prefix
+from aml_provider.family.record import FamilyRecord, FamilyStore
 from aml_provider.family.serving import FAMILY_TAG, Serving, Writer
 from aml_provider.hooks.aml import ML_MODEL, AmlError, AmlHook
 

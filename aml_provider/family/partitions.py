@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from aml_provider.family.record import split_s3_uri
+from aml_provider.family.layout import split_s3_uri
 from aml_provider.hooks.aml import AmlError
 
 DEFAULT_PARTITION = "ds=%Y-%m-%d/"

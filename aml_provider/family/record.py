@@ -18,9 +18,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from aml_provider.family.layout import RECORD_NAME, family_prefix, get_object, split_s3_uri
 from aml_provider.hooks.aml import AmlError
 
-RECORD_NAME = "family.json"
 #: Compare-and-set attempts before a writer gives up (each lost race re-reads the record).
 CAS_ATTEMPTS = 20
 
@@ -35,25 +35,6 @@ def now() -> dt.datetime:
 
 def iso(moment: dt.datetime) -> str:
     return moment.isoformat(timespec="seconds")
-
-
-def split_s3_uri(uri: str) -> tuple[str, str]:
-    """``s3://bucket/key`` -> (bucket, key); raise a clear error for anything else."""
-    if not uri.startswith("s3://") or "/" not in uri[5:]:
-        raise AmlError(f"Expected an S3 URI like s3://bucket/prefix/, not {uri!r}")
-    bucket, _, key = uri[5:].partition("/")
-    return bucket, key
-
-
-def family_prefix(reports_uri: str, family: str) -> str:
-    """``<reports_uri><family>/``: where the record, the decision log and the reports live."""
-    check_family_name(family)
-    return f"{reports_uri.rstrip('/')}/{family}/"
-
-
-def check_family_name(family: str) -> None:
-    if not family or "/" in family or family.strip() != family:
-        raise AmlError(f"family must be a non-empty name without '/' or surrounding spaces, not {family!r}")
 
 
 @dataclass
@@ -135,12 +116,9 @@ class FamilyStore:
 
     def read(self) -> tuple[FamilyRecord, str | None]:
         """The record and its ETag (None when the family has no record yet)."""
-        try:
-            response = self.s3.get_object(Bucket=self.bucket, Key=self.key)
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-                return FamilyRecord(self.family), None
-            raise
+        response = get_object(self.s3, self.bucket, self.key)
+        if response is None:
+            return FamilyRecord(self.family), None
         return FamilyRecord.from_json(response["Body"].read().decode()), response["ETag"]
 
     def load(self) -> FamilyRecord:

@@ -15,12 +15,9 @@ from typing import Any
 
 from aml_provider.family import checks as data_checks, decision as gates, evidence as paired, report
 from aml_provider.family.holdout import plan_holdout
+from aml_provider.family.layout import REPORT_HTML, REPORT_JSON, split_s3_uri
 from aml_provider.family.model_family import ModelFamily
 from aml_provider.family.partitions import MissingPartition, Plan, plan_run
-from aml_provider.family.record import split_s3_uri
-
-REPORT_JSON = "decision.json"
-REPORT_HTML = "decision.html"
 
 
 def read_schema(s3: Any, uri: str) -> dict[str, Any]:

@@ -16,7 +16,8 @@ from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from airflow.providers.common.compat.sdk import AirflowSkipException
 
-from aml_provider.family import ModelFamily, retrain
+from aml_provider.family import retrain
+from aml_provider.family.model_family import ModelFamily
 from aml_provider.family.record import iso, now
 from aml_provider.family.serving import Writer
 from aml_provider.links.family import AmlDecisionReportLink

@@ -1,9 +1,4 @@
-"""Model families as the provider keeps them in S3, read with any boto3 S3 client (no Airflow needed).
-
-Under each ``reports_uri`` a family is a folder ``<family>/`` holding its record ``family.json``, its
-decision log ``log/*.json`` (one event per object, keys in time order) and its decision reports
-``<ds>/decision.html`` and ``decision.json`` (see ``aml_provider.family.record`` and ``.log``).
-"""
+"""Model families as the provider keeps them in S3 (``aml_provider.family.layout``), found and read for the pages."""
 
 from __future__ import annotations
 
@@ -15,11 +10,17 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-RECORD = "family.json"
-LOG = "log/"
-#: A report's path below its family's folder.
-REPORT = re.compile(r"^[^/]+/decision\.(html|json)$")
-CONTENT_TYPES = {"html": "text/html; charset=utf-8", "json": "application/json"}
+from aml_provider.family.layout import (
+    CONTENT_TYPES,
+    LOG_FOLDER,
+    RECORD_NAME,
+    REPORT_PATH,
+    is_missing,
+    list_keys,
+    read_bytes,
+    read_events,
+    split_s3_uri,
+)
 
 
 class FamilyNotFound(LookupError):
@@ -53,7 +54,7 @@ class FamilyReader:
 
     def families(self, reports_uri: str) -> list[str]:
         """The families under ``reports_uri``: folders holding a record or a decision log, in name order."""
-        bucket, prefix = _split(reports_uri)
+        bucket, prefix = split_s3_uri(reports_uri)
         return [name for name in self._folders(bucket, prefix) if self._holds_family(bucket, prefix + name)]
 
     def locate(self, family: str, reports_uri: str | None = None) -> str:
@@ -68,7 +69,7 @@ class FamilyReader:
                 )
             return wanted
         for uri in self.reports_uris:
-            bucket, prefix = _split(uri)
+            bucket, prefix = split_s3_uri(uri)
             if self._holds_family(bucket, prefix + family):
                 return uri
         raise FamilyNotFound(
@@ -78,28 +79,28 @@ class FamilyReader:
 
     def record(self, reports_uri: str, family: str) -> dict[str, Any]:
         """The family record as stored (an empty record when there is none yet)."""
-        bucket, prefix = _split(reports_uri)
-        body = self._get(bucket, f"{prefix}{family}/{RECORD}")
+        bucket, prefix = split_s3_uri(reports_uri)
+        body = read_bytes(self.client, bucket, f"{prefix}{family}/{RECORD_NAME}")
         return json.loads(body) if body is not None else {"family": family}
 
     def events(self, reports_uri: str, family: str, last: int | None = None) -> list[dict[str, Any]]:
         """The decision log, oldest first (only the ``last`` events when given)."""
-        bucket, prefix = _split(reports_uri)
-        keys = self._keys(bucket, f"{prefix}{family}/{LOG}")
-        keys = keys[-last:] if last else keys
-        return [json.loads(body) for key in keys if (body := self._get(bucket, key)) is not None]
+        bucket, prefix = split_s3_uri(reports_uri)
+        return read_events(self.client, bucket, f"{prefix}{family}/{LOG_FOLDER}", last)
 
     def report(self, reports_uri: str, family: str, path: str) -> Report | None:
         """A decision report (``<ds>/decision.html`` or ``.json``) of the family, None when absent."""
-        match = REPORT.match(path)
+        match = REPORT_PATH.match(path)
         if not match:
             return None
-        bucket, prefix = _split(reports_uri)
-        body = self._get(bucket, f"{prefix}{family}/{path}")
+        bucket, prefix = split_s3_uri(reports_uri)
+        body = read_bytes(self.client, bucket, f"{prefix}{family}/{path}")
         return None if body is None else Report(body, CONTENT_TYPES[match.group(1)])
 
     def _holds_family(self, bucket: str, folder: str) -> bool:
-        return self._has(bucket, f"{folder}/{RECORD}") or bool(self._keys(bucket, f"{folder}/{LOG}", 1))
+        return self._has(bucket, f"{folder}/{RECORD_NAME}") or bool(
+            list_keys(self.client, bucket, f"{folder}/{LOG_FOLDER}", 1)
+        )
 
     def _folders(self, bucket: str, prefix: str) -> list[str]:
         paginator = self.client.get_paginator("list_objects_v2")
@@ -109,34 +110,11 @@ class FamilyReader:
             for item in page.get("CommonPrefixes", [])
         )
 
-    def _keys(self, bucket: str, prefix: str, limit: int | None = None) -> list[str]:
-        paginator = self.client.get_paginator("list_objects_v2")
-        config = {"MaxItems": limit} if limit else {}
-        pages = paginator.paginate(Bucket=bucket, Prefix=prefix, PaginationConfig=config)
-        return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
-
     def _has(self, bucket: str, key: str) -> bool:
         try:
             self.client.head_object(Bucket=bucket, Key=key)
         except ClientError as error:
-            if _missing(error):
+            if is_missing(error):
                 return False
             raise
         return True
-
-    def _get(self, bucket: str, key: str) -> bytes | None:
-        try:
-            return bytes(self.client.get_object(Bucket=bucket, Key=key)["Body"].read())
-        except ClientError as error:
-            if _missing(error):
-                return None
-            raise
-
-
-def _split(uri: str) -> tuple[str, str]:
-    bucket, _, prefix = uri[len("s3://") :].partition("/")
-    return bucket, prefix
-
-
-def _missing(error: ClientError) -> bool:
-    return error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound", "NoSuchBucket")

@@ -16,7 +16,6 @@ from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.providers.amazon.aws.links.base_aws import BaseAwsLink
 from botocore.exceptions import BotoCoreError, ClientError
 
-from aml_provider.family.log import DecisionLog
 from aml_provider.family.model_family import ModelFamily
 from aml_provider.family.record import FamilyRecord, FamilyStore
 from aml_provider.hooks.aml import ML_MODEL, AmlHook
@@ -109,7 +108,7 @@ class AirflowFamilies:
         choices: list[str] | None = None,
     ) -> FamilyData:
         record = record or FamilyStore(self.s3, reports_uri, family).load()
-        events = list(DecisionLog(self.s3, reports_uri, family).events())
+        events = self.reader.events(reports_uri, family)
         return FamilyData(
             family, reports_uri, dataclasses.asdict(record), events, models or {}, choices or []
         )

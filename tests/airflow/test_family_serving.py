@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from aml_provider.family import ChampionChanged, FamilyBusy, FamilyStore, ModelFamily, Writer
-from aml_provider.family.record import FamilyRecord
+from aml_provider.family.model_family import ModelFamily
+from aml_provider.family.record import FamilyBusy, FamilyRecord, FamilyStore
+from aml_provider.family.serving import ChampionChanged, Writer
 from aml_provider.hooks.aml import DATA_SOURCE, ML_MODEL, AmlError, AmlHook
 from tests.airflow.data import SCHEMA, labelled_rows, trained_models
 from tests.helpers import put_text, unique_id, wait_for
