@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from aml_provider.local.backend import entities
 from aml_provider.local.backend.documents import data_source_schema
+from aml_provider.local.backend.endpoints import NO_ENDPOINT
 from aml_provider.local.backend.kinds import DATA_SOURCE, ML_MODEL
 from aml_provider.local.backend.services import Services
 from aml_provider.local.errors import InvalidInputException
@@ -16,7 +17,6 @@ if TYPE_CHECKING:
 
 #: The model type that learns a target of each attribute type.
 MODEL_TYPE_OF_TARGET = {"BINARY": "BINARY", "NUMERIC": "REGRESSION", "CATEGORICAL": "MULTICLASS"}
-NO_ENDPOINT = {"EndpointStatus": "NONE", "PeakRequestsPerSecond": 0}
 
 
 def create_ml_model(services: Services, request: dict[str, Any], caller_arn: str) -> dict[str, Any]:

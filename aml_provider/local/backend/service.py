@@ -8,7 +8,7 @@ from collections.abc import Callable
 from functools import cached_property
 from typing import Any
 
-from aml_provider.local.backend import datasources, endpoints, entities, models, tags
+from aml_provider.local.backend import datasources, endpoints, entities, models, realtime, tags
 from aml_provider.local.backend.batch_predictions import create_batch_prediction
 from aml_provider.local.backend.describe import describe
 from aml_provider.local.backend.documents import console_artifact, get_document, log_document
@@ -52,9 +52,9 @@ def _operations() -> dict[str, Handler]:
         "CreateEvaluation": create_evaluation,
         "CreateBatchPrediction": create_batch_prediction,
         "UpdateMLModel": models.update_ml_model,
-        "CreateRealtimeEndpoint": endpoints.create_realtime_endpoint,
-        "DeleteRealtimeEndpoint": endpoints.delete_realtime_endpoint,
-        "Predict": endpoints.predict,
+        "CreateRealtimeEndpoint": realtime.create_realtime_endpoint,
+        "DeleteRealtimeEndpoint": realtime.delete_realtime_endpoint,
+        "Predict": realtime.predict,
         "AddTags": tags.add_tags,
         "DeleteTags": tags.delete_tags,
         "DescribeTags": tags.describe_tags,

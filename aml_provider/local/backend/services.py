@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from aml_provider.local.backend.endpoints import Endpoints
 from aml_provider.local.config import ServiceConfig
 from aml_provider.local.jobs.runner import JobRunner
 from aml_provider.local.store import EntityStore
-
-if TYPE_CHECKING:
-    from aml_provider.local.backend.endpoints import Endpoints
 
 
 @dataclass
