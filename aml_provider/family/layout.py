@@ -70,8 +70,12 @@ def list_keys(client: Any, bucket: str, prefix: str, limit: int | None = None) -
     return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
 
 
-def read_events(client: Any, bucket: str, log_prefix: str, last: int | None = None) -> list[dict[str, Any]]:
-    """The decision log under ``log_prefix``, oldest first (only the ``last`` events when given)."""
+def event_keys(client: Any, bucket: str, log_prefix: str, event: str | None = None) -> list[str]:
+    """The decision log's keys under ``log_prefix``, oldest first (only one kind of event when given)."""
     keys = list_keys(client, bucket, log_prefix)
-    keys = keys[-last:] if last else keys
+    return keys if event is None else [key for key in keys if key.endswith(f"-{event}.json")]
+
+
+def read_events(client: Any, bucket: str, keys: list[str]) -> list[dict[str, Any]]:
+    """The events stored under ``keys``, in their order."""
     return [json.loads(body) for key in keys if (body := read_bytes(client, bucket, key)) is not None]

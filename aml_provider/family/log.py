@@ -15,7 +15,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from aml_provider.family.layout import LOG_FOLDER, family_prefix, list_keys, read_events, split_s3_uri
+from aml_provider.family.layout import LOG_FOLDER, event_keys, family_prefix, read_events, split_s3_uri
 from aml_provider.family.record import iso, now
 
 
@@ -51,11 +51,12 @@ class DecisionLog:
 
     def events(self, last: int | None = None) -> list[dict[str, Any]]:
         """Every event, oldest first (only the ``last`` ones when given)."""
-        return read_events(self.s3, self.bucket, self.prefix, last)
+        keys = event_keys(self.s3, self.bucket, self.prefix)
+        return read_events(self.s3, self.bucket, keys[-last:] if last else keys)
 
     def _find(self, run_hash: str) -> str | None:
         return next(
-            (key for key in list_keys(self.s3, self.bucket, self.prefix) if f"-{run_hash}-" in key), None
+            (key for key in event_keys(self.s3, self.bucket, self.prefix) if f"-{run_hash}-" in key), None
         )
 
 

@@ -15,12 +15,14 @@ from aml_provider.family.layout import (
     LOG_FOLDER,
     RECORD_NAME,
     REPORT_PATH,
+    event_keys,
     is_missing,
     list_keys,
     read_bytes,
     read_events,
     split_s3_uri,
 )
+from aml_provider.pages.family import TREND_RUNS, FamilyData
 
 
 class FamilyNotFound(LookupError):
@@ -86,7 +88,16 @@ class FamilyReader:
     def events(self, reports_uri: str, family: str, last: int | None = None) -> list[dict[str, Any]]:
         """The decision log, oldest first (only the ``last`` events when given)."""
         bucket, prefix = split_s3_uri(reports_uri)
-        return read_events(self.client, bucket, f"{prefix}{family}/{LOG_FOLDER}", last)
+        keys = event_keys(self.client, bucket, f"{prefix}{family}/{LOG_FOLDER}")
+        return read_events(self.client, bucket, keys[-last:] if last else keys)
+
+    def summary(self, reports_uri: str, family: str, record: dict[str, Any] | None = None) -> FamilyData:
+        """A family as the index shows it: its record and its newest decisions only (all are counted)."""
+        bucket, prefix = split_s3_uri(reports_uri)
+        keys = event_keys(self.client, bucket, f"{prefix}{family}/{LOG_FOLDER}", "decision")
+        events = read_events(self.client, bucket, keys[-TREND_RUNS:])
+        record = record if record is not None else self.record(reports_uri, family)
+        return FamilyData(family, reports_uri, record, events, decision_count=len(keys))
 
     def report(self, reports_uri: str, family: str, path: str) -> Report | None:
         """A decision report (``<ds>/decision.html`` or ``.json``) of the family, None when absent."""

@@ -8,19 +8,17 @@ says where links go and which page frame to draw in.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
+from aml_provider.family.layout import REPORT_PATH
 from aml_provider.pages.layout import cards, pairs, status, table
 from aml_provider.pages.svg import PALETTE, Chart, Series, number, padded, sparkline
 
 #: Decisions of the index's trend sparkline (the newest ones).
 TREND_RUNS = 20
-#: Where a family's decision reports live, relative to ``<reports_uri><family>/``.
-REPORT_PATH = re.compile(r"^[^/]+/decision\.(html|json)$")
 ACTION_CLASS = {"promote": "READY", "rollback": "UPDATING", "reject": "FAILED"}
 
 Frame = Callable[[str, Iterable[str], Sequence[tuple[str, str]]], str]
@@ -38,6 +36,8 @@ class FamilyData:
     models: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     #: The models a rollback may go to, newest first (as ``ModelFamily.rollback_choices`` answers).
     choices: Sequence[str] = ()
+    #: How many decisions the log holds, when ``events`` holds only the newest (the index's summary).
+    decision_count: int | None = None
 
     @property
     def prefix(self) -> str:
@@ -128,7 +128,7 @@ def _index_row(data: FamilyData, site: Site) -> list[str]:
         escape(number(data.record.get("threshold"))),
         _decision_cell(last),
         _sparkline(decisions[-TREND_RUNS:]),
-        str(len(decisions)),
+        str(len(decisions) if data.decision_count is None else data.decision_count),
         f'<a href="{escape(site.report_href(data, path))}">latest</a>' if path else "",
     ]
 

@@ -76,11 +76,11 @@ class AirflowFamilies:
         )
 
     def summaries(self) -> tuple[list[FamilyData], list[str]]:
-        """Every family with its record and log; and the URIs that could not be read, why."""
+        """Every family with its record and newest decisions; and the URIs that could not be read, why."""
         found, problems = [], []
         for reports_uri in self.reports_uris:
             try:
-                found += [self._data(reports_uri, name) for name in self.reader.families(reports_uri)]
+                found += [self._summary(reports_uri, name) for name in self.reader.families(reports_uri)]
             except (ClientError, BotoCoreError) as error:
                 problems.append(f"Cannot read the families under {reports_uri}: {error}")
         return found, problems
@@ -99,16 +99,17 @@ class AirflowFamilies:
     def report(self, family: str, path: str, reports_uri: str | None = None) -> Report | None:
         return self.reader.report(self.reader.locate(family, reports_uri), family, path)
 
+    def _summary(self, reports_uri: str, family: str) -> FamilyData:
+        record = FamilyStore(self.s3, reports_uri, family).load()
+        return self.reader.summary(reports_uri, family, dataclasses.asdict(record))
+
     def _data(
         self,
         reports_uri: str,
         family: str,
-        record: FamilyRecord | None = None,
-        models: dict[str, dict[str, Any]] | None = None,
-        choices: list[str] | None = None,
+        record: FamilyRecord,
+        models: dict[str, dict[str, Any]],
+        choices: list[str],
     ) -> FamilyData:
-        record = record or FamilyStore(self.s3, reports_uri, family).load()
         events = self.reader.events(reports_uri, family)
-        return FamilyData(
-            family, reports_uri, dataclasses.asdict(record), events, models or {}, choices or []
-        )
+        return FamilyData(family, reports_uri, dataclasses.asdict(record), events, models, choices)

@@ -101,16 +101,14 @@ class Console:
             problems.append("No families URI is configured: start the service with --families-uri s3://…/")
         for reports_uri in reader.reports_uris:
             try:
-                found += [
-                    self._family(reports_uri, name, full=False) for name in reader.families(reports_uri)
-                ]
+                found += [reader.summary(reports_uri, name) for name in reader.families(reports_uri)]
             except (ClientError, BotoCoreError) as error:
                 problems.append(f"Cannot read the families under {reports_uri}: {error}")
         return Page(200, families_page(found, _site(reader), problems))
 
     def family(self, name: str, reports_uri: str = "") -> Page:
         try:
-            data = self._family(self.backend.families.locate(name, reports_uri or None), name, full=True)
+            data = self._family(self.backend.families.locate(name, reports_uri or None), name)
         except FamilyNotFound as error:
             return Page(404, page("Not found", [f'<p class="alert">{escape(str(error))}</p>'], _CRUMBS))
         return Page(200, family_page(data, _site(self.backend.families)))
@@ -123,11 +121,9 @@ class Console:
         except FamilyNotFound:
             return None
 
-    def _family(self, reports_uri: str, name: str, full: bool) -> FamilyData:
+    def _family(self, reports_uri: str, name: str) -> FamilyData:
         reader = self.backend.families
         record, events = reader.record(reports_uri, name), reader.events(reports_uri, name)
-        if not full:
-            return FamilyData(name, reports_uri, record, events)
         ids = {*(record.get("members") or {}), record.get("champion"), record.get("previous")} - {None}
         models = {model_id: model for model_id in ids if (model := self._find_model(model_id))}
         return FamilyData(name, reports_uri, record, events, models, _rollback_choices(record, models))
