@@ -182,7 +182,9 @@ class QuantileBin(Unary):
         quantiles = self.inputs[0].distribution(statistics, self.name).quantiles
         at = np.linspace(0.0, 1.0, len(quantiles))
         edges = np.interp(np.arange(1, self.bins) / self.bins, at, quantiles) if len(quantiles) else []
-        self.edges_ = np.unique(edges)
+        # bin k holds [edge k-1, edge k): an edge at the training minimum would leave the first bin empty
+        # in training, and a value below that minimum met later would fall in a bin with no weight
+        self.edges_ = np.unique(edges[edges > quantiles[0]]) if len(quantiles) else np.unique(edges)
         self.bounds_ = np.append(self.edges_, np.inf)
         name = self.inputs[0].name
         labels = [f"{name}_bin_{k}" for k in range(1, len(self.edges_) + 2)]
