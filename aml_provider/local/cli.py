@@ -317,6 +317,7 @@ def _print_banner(config: ServiceConfig, credentials_file: Path | None) -> None:
         lines += [
             f"Access key pair in {credentials_file}. To use it from a shell:",
             f"  export AWS_ENDPOINT_URL_MACHINE_LEARNING={url}",
+            *([f"  export AWS_ENDPOINT_URL_S3={config.s3_endpoint_url}"] if config.s3_endpoint_url else []),
             f"  export AWS_ACCESS_KEY_ID={access_key_id}",
             f"  export AWS_SECRET_ACCESS_KEY={secret}",
             f"  export AWS_DEFAULT_REGION={config.region_name}",

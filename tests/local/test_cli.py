@@ -207,6 +207,7 @@ def test_serve_with_a_local_s3_reads_data_from_it(tmp_path: Path) -> None:
     assert source["Status"] == "COMPLETED", source.get("Message")
     assert source["DataSizeInBytes"] == len(b"x,y\n1,0\n2,1\n3,0\n")
     assert f"S3 data at http://127.0.0.1:{s3_port}" in output
+    assert f"export AWS_ENDPOINT_URL_S3=http://127.0.0.1:{s3_port}" in output  # a shell reaches both
 
 
 def test_serve_flags_for_page_credentials_and_the_body_limit(tmp_path: Path) -> None:
