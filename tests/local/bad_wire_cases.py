@@ -197,13 +197,6 @@ RAW_CASES = [
         named="x-amz-target",
     ),
     Case(
-        "unsigned-content-type",
-        "DescribeMLModels",
-        sign=unsigned_header("Content-Type", "application/x-amz-json-1.1"),
-        code="IncompleteSignatureException",
-        named="content-type",
-    ),
-    Case(
         "target-swapped-after-signing",
         "DeleteMLModel",
         sign=then(replace_header("X-Amz-Target", f"{TARGET}.DeleteDataSource")),

@@ -47,14 +47,16 @@ def signed_post(
     when: datetime | None = None,
     service: str = "machinelearning",
     sent_body: bytes | None = None,
+    sign_content_type: bool = True,
 ) -> tuple[int, Message, dict[str, Any]]:
-    """POST `body` signed as a botocore client would (at `when`); answers status, headers and JSON body."""
-    request = AWSRequest(
-        method="POST",
-        url=f"{aml.endpoint_url}/",
-        data=body,
-        headers={"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": f"{TARGET}.{operation}"},
-    )
+    """POST `body` signed as a botocore client would (at `when`); answers status, headers and JSON body.
+
+    ``sign_content_type=False`` leaves Content-Type out of the signature, as the AWS SDK for JavaScript
+    (v2) and others do."""
+    headers = {"X-Amz-Target": f"{TARGET}.{operation}"}
+    if sign_content_type:
+        headers["Content-Type"] = "application/x-amz-json-1.1"
+    request = AWSRequest(method="POST", url=f"{aml.endpoint_url}/", data=body, headers=headers)
     timestamp = (when or datetime.now(UTC)).strftime(SIGV4_TIMESTAMP)
     request.headers["X-Amz-Date"] = timestamp
     request.context["timestamp"] = timestamp
@@ -65,7 +67,8 @@ def signed_post(
         f"SignedHeaders={signer.signed_headers(signer.headers_to_sign(request))}, Signature={signature}"
     )
     data = body if sent_body is None else sent_body
-    return raw_post(aml, dict(request.headers.items()), data)
+    sent = {"Content-Type": "application/x-amz-json-1.1", **dict(request.headers.items())}
+    return raw_post(aml, sent, data)
 
 
 def raw_post(aml: LocalAml, headers: dict[str, str], body: bytes) -> tuple[int, Message, dict[str, Any]]:
@@ -132,6 +135,13 @@ def test_requests_signed_by_hand_with_botocore_pieces_are_accepted(aml: LocalAml
     assert status == 200
     assert headers["content-type"] == "application/x-amz-json-1.1"
     assert headers["x-amzn-RequestId"]
+    assert_valid_output("DescribeMLModels", body)
+
+
+def test_an_unsigned_content_type_is_accepted_as_aws_accepts_it(aml: LocalAml) -> None:
+    """The operation (X-Amz-Target) and the body's hash are signed; Content-Type need not be."""
+    status, _, body = signed_post(aml, "DescribeMLModels", b'{"Limit": 1}', sign_content_type=False)
+    assert status == 200, body
     assert_valid_output("DescribeMLModels", body)
 
 

@@ -47,8 +47,9 @@ SIGNATURE_MISMATCH = (
 )
 
 
-#: Headers that must be signed whenever the request has them: they say what the request does.
-SIGNED_WHEN_PRESENT = ("content-type", "x-amz-target")
+#: Headers that must be signed whenever the request has them: they say what the request does. (Content-Type
+#: need not be: AWS accepts it unsigned, as the AWS SDK for JavaScript v2 sends it, and the body's hash is.)
+SIGNED_WHEN_PRESENT = ("x-amz-target",)
 
 
 class Authenticator:
@@ -149,7 +150,7 @@ class SignedRequest:
 
 
 def _check_signed_names(signed_names: list[str], headers: Mapping[str, list[str]]) -> None:
-    """Host and X-Amz-Date must be signed, and Content-Type and X-Amz-Target whenever they are sent."""
+    """Host and X-Amz-Date must be signed, and X-Amz-Target whenever it is sent."""
     if "host" not in signed_names or "x-amz-date" not in signed_names:
         raise IncompleteSignatureException(
             "'Host' and 'X-Amz-Date' must be SignedHeaders in the AWS Authorization."
@@ -159,7 +160,7 @@ def _check_signed_names(signed_names: list[str], headers: Mapping[str, list[str]
         shown = " and ".join(f"'{name}'" for name in unsigned)
         raise IncompleteSignatureException(
             f"{shown} must be SignedHeaders in the AWS Authorization when the request has them: "
-            "they name the operation and the body's format."
+            "it names the operation."
         )
 
 
