@@ -34,6 +34,15 @@ SCHEMA = {
 }
 KINDS = ["DataSource", "MLModel", "Evaluation", "BatchPrediction"]
 ROWS = 300
+#: The training parameters Amazon ML documents as the defaults of CreateMLModel (32 MiB size cap).
+AMAZON_ML_DEFAULTS = {
+    "algorithm": "sgd",
+    "sgd.maxPasses": "10",
+    "sgd.shuffleType": "none",
+    "sgd.l1RegularizationAmount": "0.0",
+    "sgd.l2RegularizationAmount": "1e-06",
+    "sgd.maxMLModelSizeInBytes": str(32 * 1024 * 1024),
+}
 
 
 def binary_csv(rows: int = ROWS, seed: int = 7) -> str:
@@ -148,7 +157,7 @@ def test_missing_data_fails_the_datasource(ml: Any, bucket: str) -> None:
     )
     failed = wait_for(ml, "DataSource", data_source_id)
     assert failed["Status"] == "FAILED"
-    assert failed["Message"]
+    assert failed["Message"].startswith(f"No data found at s3://{bucket}/{data_source_id}/none.csv")
     assert "FinishedAt" in failed
     assert "ComputeTime" not in failed
 
@@ -334,7 +343,7 @@ def test_regression_model_document(ml: Any, s3: Any, bucket: str) -> None:
     assert (model["MLModelType"], model["TrainingDataSourceId"]) == ("REGRESSION", source)
     assert "ScoreThreshold" not in model
     assert model["EndpointInfo"] == {"EndpointStatus": "NONE", "PeakRequestsPerSecond": 0}
-    assert model["TrainingParameters"]
+    assert model["TrainingParameters"] == AMAZON_ML_DEFAULTS
     [described] = ml.describe_ml_models(FilterVariable="TrainingDataSourceId", EQ=source)["Results"]
     assert described["Algorithm"] == "sgd"
 
