@@ -18,7 +18,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from aml_provider.local import LocalAml
-from tests.helpers import assert_valid_output, put_text, unique_id, wait_for
+from tests.helpers import put_text, unique_id, wait_for
+from tests.output_shapes import assert_valid_output
 
 SCHEMA = {
     "version": "1.0",

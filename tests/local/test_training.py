@@ -27,7 +27,8 @@ from sklearn.preprocessing import StandardScaler
 
 from aml_provider.local.jobs.runner import artifacts_dir
 from aml_provider.local.jobs.training import load_trained_model
-from tests.helpers import assert_valid_output, put_text, unique_id, wait_for
+from tests.helpers import put_text, unique_id, wait_for
+from tests.output_shapes import assert_valid_output
 from tests.quality import encoders, features
 
 TOLERANCE = {"BINARY": 0.02, "MULTICLASS": 0.05, "REGRESSION": 0.05}
