@@ -58,7 +58,7 @@ def http_post(url: str, headers: dict[str, str], body: bytes, timeout: float = 3
     """POST `body` and answer the status and body of the response, also when the server answers (and
     closes the connection) before the whole body is sent, as it does for a body over its limit."""
     parts = urllib.parse.urlsplit(url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    connection = http.client.HTTPConnection(str(parts.hostname), parts.port, timeout=timeout)
     try:
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the answer is on its way
             connection.request("POST", parts.path or "/", body=body, headers=headers)

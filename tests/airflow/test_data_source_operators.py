@@ -16,7 +16,7 @@ from tests.airflow.data import SCHEMA, labelled_rows
 from tests.airflow.runner import DagRunner
 from tests.helpers import unique_id
 
-FAST = {"waiter_delay": 0.5, "waiter_max_attempts": 120}
+FAST: dict[str, Any] = {"waiter_delay": 0.5, "waiter_max_attempts": 120}
 MODES = pytest.mark.parametrize("deferrable", [False, True], ids=["sync", "deferred"])
 
 

@@ -104,7 +104,7 @@ def end_to_end(rows: int) -> bool:
         {"rid": [f"r{i}" for i in range(rows)], **{f"x{i}": rng.normal(size=rows) for i in range(8)}}
     )
     frame["y"] = np.where(frame["x0"] + rng.normal(size=rows) > 0, "yes", "no")
-    schema = {
+    schema: dict[str, Any] = {
         "dataFileContainsHeader": True,
         "rowId": "rid",
         "targetAttributeName": "y",
@@ -121,7 +121,11 @@ def end_to_end(rows: int) -> bool:
             write_batch_output(s3, role, data_uri, frame, 1 / (1 + np.exp(-frame["x0"].to_numpy() * weight)))
             for role, weight in (("challenger", 1.0), ("champion", 0.7))
         ]
-        arguments = {"model_type": "BINARY", "evaluation_data_uri": data_uri, "schema": schema}
+        arguments: dict[str, Any] = {
+            "model_type": "BINARY",
+            "evaluation_data_uri": data_uri,
+            "schema": schema,
+        }
         measured = seconds(lambda: compare_models(s3, **arguments, contestants=contestants))
         reference = seconds(
             lambda: [read_csv(s3, uri) for uri in [data_uri, *(c["result_uri"] for c in contestants)]]

@@ -61,7 +61,7 @@ def fill(data_dir: Path, data_sources: int, models: int) -> None:
     started = time.time() - data_sources - models
     for i in range(data_sources):
         moment = round(started + i, 3)
-        document = {
+        document: dict[str, Any] = {
             "DataSourceId": f"ds-{i:06d}",
             "CreatedByIamUser": CALLER,
             "CreatedAt": moment,

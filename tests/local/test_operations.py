@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import re
@@ -521,7 +522,9 @@ def test_update_ml_model_threshold_and_name(ml: Any, trained: dict[str, str]) ->
     assert wait_for(ml, "MLModel", model_id, timeout=120)["Status"] == "COMPLETED"
     assert error_of(lambda: ml.update_ml_model(MLModelId=model_id))[0] == "InvalidInputException"
     for threshold in (-0.1, 1.5):
-        code, message = error_of(lambda t=threshold: ml.update_ml_model(MLModelId=model_id, ScoreThreshold=t))
+        code, message = error_of(
+            functools.partial(ml.update_ml_model, MLModelId=model_id, ScoreThreshold=threshold)
+        )
         assert (code, "ScoreThreshold" in message) == ("InvalidInputException", True)
     response = ml.update_ml_model(MLModelId=model_id, ScoreThreshold=0.7, MLModelName="tuned")
     assert_valid_output("UpdateMLModel", response)

@@ -36,7 +36,7 @@ REPOSITORY = Path(__file__).resolve().parents[2]
 SCHEMA = schema_text(x="NUMERIC", y="BINARY")
 CSV = "x,y\n" + "".join(f"{i / 50:.2f},{int(i > 25)}\n" for i in range(50))
 NO_RETRIES = Config(retries={"total_max_attempts": 1})
-OFF = {"failJobs": [], "delayJobs": [], "errors": [], "exits": []}
+OFF: dict[str, list[Any]] = {"failJobs": [], "delayJobs": [], "errors": [], "exits": []}
 
 
 class Service:
