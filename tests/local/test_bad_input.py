@@ -36,7 +36,9 @@ def send(world: World, case: Case) -> tuple[int, dict[str, Any]]:
         headers={"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": target},
     )
     (case.sign or sign)(request, world)
-    status, answer = http_post(str(request.url), dict(request.headers.items()), body)
+    sent = request.data  # the signer may have changed it after signing
+    assert isinstance(sent, bytes)
+    status, answer = http_post(str(request.url), dict(request.headers.items()), sent)
     return status, json.loads(answer)
 
 
