@@ -98,6 +98,26 @@ def test_a_sensor_fails_with_the_entity_message(dag_runner: DagRunner, deferrabl
     assert entity["Message"] in dag_runner.failure_text()
 
 
+@MODES
+def test_a_sensor_fails_on_a_deleted_entity(
+    dag_runner: DagRunner, deferrable: bool, training_csv: str
+) -> None:
+    hook = AmlHook()
+    data_source_id = hook.create_data_source_from_s3(
+        unique_id("ds-deleted"), data_location_s3=training_csv, data_schema=json.dumps(SCHEMA)
+    )
+    hook.wait_for_completion(DATA_SOURCE, data_source_id, waiter_delay=0.2, waiter_max_attempts=300)
+    hook.delete(DATA_SOURCE, data_source_id)
+    with dag_runner.dag() as dag:
+        AmlDataSourceCompletedSensor(
+            task_id="data_done", data_source_id=data_source_id, deferrable=deferrable, **SENSING
+        )
+    dag_run = dag_runner.run(dag)
+
+    assert dag_runner.states(dag_run) == {"data_done": "failed"}
+    assert f"Amazon ML data source {data_source_id} ended DELETED" in dag_runner.failure_text()
+
+
 @pytest.fixture(scope="module")
 def slow_endpoints(aml: LocalAml, aws_connection: str) -> Iterator[str]:
     """A second service sharing the S3, whose endpoints take 1.5 s to become READY; its connection id."""
