@@ -43,15 +43,18 @@ env: .env
 	fill = lambda m: m[1] + '=' + (base64.urlsafe_b64encode(os.urandom(32)).decode() if m[1] == 'AIRFLOW_FERNET_KEY' else secrets.token_hex(20)); \
 	open('.env', 'w').write(re.sub(r'^([A-Z][A-Z0-9_]*)=$$', fill, open('.env.example').read(), flags=re.M))"
 
+# The benchmarks of make bench and make bench-smoke (bench_scale, where present, is run on demand only).
+BENCHES = $(filter-out tests/benchmarks/bench_scale.py,$(wildcard tests/benchmarks/bench_*.py))
+
 # Every benchmark; exits non-zero if any missed a target (or crashed), after running them all.
 bench: install
-	status=0; for bench in tests/benchmarks/bench_*.py; do \
+	status=0; for bench in $(BENCHES); do \
 	    $(PY) -m tests.benchmarks.$$(basename $$bench .py) || { echo "FAILED: $$bench"; status=1; }; \
 	done; exit $$status
 
 # Every benchmark at tiny sizes, targets not enforced: the code paths run, a crash fails (CI runs it).
 bench-smoke: install
-	for bench in tests/benchmarks/bench_*.py; do \
+	for bench in $(BENCHES); do \
 	    AML_BENCH_SMOKE=1 $(PY) -m tests.benchmarks.$$(basename $$bench .py) || { echo "FAILED: $$bench"; exit 1; }; \
 	done
 

@@ -1,16 +1,19 @@
 """What every benchmark shares: smoke mode, the settings it changed, peak memory and its exit status.
 
-`AML_BENCH_SMOKE=1` (what `make bench-smoke` sets) runs each benchmark at tiny sizes so its code paths
-stay alive: the measurements are printed but the targets are not enforced; a crash still fails.
+`AML_BENCH_SMOKE=1` (what `make bench-smoke` sets) or `--smoke` runs each benchmark at tiny sizes so its
+code paths stay alive: the measurements are printed but the targets are not enforced; a crash still fails.
 """
 
 from __future__ import annotations
 
 import os
 import resource
+import sys
 from pathlib import Path
 
-SMOKE = os.environ.get("AML_BENCH_SMOKE") == "1"
+SMOKE = os.environ.get("AML_BENCH_SMOKE") == "1" or "--smoke" in sys.argv[1:]
+if "--smoke" in sys.argv[1:]:
+    sys.argv.remove("--smoke")  # so each script's own argument parsing never sees it
 
 
 def size(full: int, smoke: int) -> int:
