@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from aml_provider.local import LocalAml
+from tests.output_shapes import capture_raw_bodies
 
 
 @pytest.fixture(scope="session")
@@ -19,7 +20,7 @@ def aml() -> Iterator[LocalAml]:
 
 @pytest.fixture(scope="session")
 def ml(aml: LocalAml) -> Any:
-    return aml.client()
+    return capture_raw_bodies(aml.client())
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ import numpy as np
 
 from tests.helpers import unique_id, wait_for
 
-SCHEMA = {
+SCHEMA: dict[str, Any] = {
     "version": "1.0",
     "targetAttributeName": "label",
     "dataFormat": "CSV",

@@ -105,6 +105,7 @@ class FlakyProxy:
         self.server = BackgroundServer(Starlette(routes=routes), bind_socket("127.0.0.1", 0))
         self.server.start()
         self.url = self.server.url
+        self.conn_id = ""  # the Airflow connection to this proxy, once defined
 
     def fail(self, times: int, status: int = 500, code: str = "InternalServerException") -> None:
         with self.lock:

@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 
-from aml_provider.hooks import DATA_SOURCE, AmlHook
+from aml_provider.hooks import DATA_SOURCE, ML_MODEL, AmlHook
 from aml_provider.operators import AmlCreateDataSourceFromS3Operator
 from aml_provider.utils import entity_id_for
 from tests.airflow.data import SCHEMA, labelled_rows
 from tests.airflow.runner import DagRunner
 from tests.helpers import unique_id
 
-FAST = {"waiter_delay": 0.5, "waiter_max_attempts": 120}
+FAST: dict[str, Any] = {"waiter_delay": 0.5, "waiter_max_attempts": 120}
 MODES = pytest.mark.parametrize("deferrable", [False, True], ids=["sync", "deferred"])
 
 
@@ -114,3 +114,53 @@ def test_not_waiting_never_defers(dag_runner: DagRunner, training_csv: str) -> N
     assert task_instance.state == "success", dag_runner.failure_text()
     assert task_instance.next_method is None
     assert AmlHook().find(DATA_SOURCE, dag_runner.xcom(dag_run, "load")) is not None
+
+
+DAG_FILE = """
+from airflow.sdk import DAG
+from aml_provider.operators import AmlCreateDataSourceFromS3Operator, AmlCreateMLModelOperator
+
+with DAG({dag_id!r}, schedule=None) as dag:
+    data = AmlCreateDataSourceFromS3Operator(
+        task_id="data", data_location_s3={location!r}, data_schema="schemas/train.json",
+        compute_statistics=True, waiter_delay=0.5,
+    )
+    AmlCreateMLModelOperator(
+        task_id="model", ml_model_type="BINARY", training_data_source_id=data.output,
+        recipe="recipes/numbers.json", waiter_delay=0.5,
+    )
+"""
+
+
+def test_relative_schema_and_recipe_paths_start_at_the_dag_files_folder(
+    training_csv: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, aws_connection: str
+) -> None:
+    """The DAG file is parsed from its own folder; the run happens from another working directory."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    from tests.airflow.runner import register
+
+    folder = tmp_path / "dags"
+    (folder / "schemas").mkdir(parents=True)
+    (folder / "recipes").mkdir()
+    (folder / "schemas" / "train.json").write_text(json.dumps(SCHEMA))
+    recipe = {"groups": {}, "assignments": {}, "outputs": ["ALL_NUMERIC"]}
+    (folder / "recipes" / "numbers.json").write_text(json.dumps(recipe))
+    dag_id = unique_id("relative_paths").replace("-", "_")
+    (folder / "relative.py").write_text(DAG_FILE.format(dag_id=dag_id, location=training_csv))
+    monkeypatch.chdir(tmp_path)  # not the DAG folder: a path relative to the working directory would fail
+    bag = DagBag(dag_folder=folder)
+    assert bag.import_errors == {}
+    dag = register(bag.dags[dag_id])
+    dag_run = dag.test()
+
+    assert {ti.task_id: ti.state for ti in dag_run.get_task_instances()} == {
+        "data": "success",
+        "model": "success",
+    }
+    hook = AmlHook()
+    data_source_id = entity_id_for("ds", dag_id, "data", dag_run.run_id)
+    stored = json.loads(hook.get(DATA_SOURCE, data_source_id, verbose=True)["DataSourceSchema"])
+    assert {key: stored[key] for key in SCHEMA} == SCHEMA  # the service adds its defaults (rowId: null)
+    model = hook.get(ML_MODEL, entity_id_for("ml", dag_id, "model", dag_run.run_id), verbose=True)
+    assert json.loads(model["Recipe"]) == recipe

@@ -20,7 +20,7 @@ from tests.helpers import service_unavailable, unique_id
 
 POSTGRES_URL = os.environ.get("AML_TEST_POSTGRES_URL", "postgresql://127.0.0.1:5432/test")
 MYSQL_URL = os.environ.get("AML_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test")
-FAST = {"waiter_delay": 0.5, "waiter_max_attempts": 120}
+FAST: dict[str, Any] = {"waiter_delay": 0.5, "waiter_max_attempts": 120}
 SCHEMA_WITHOUT_HEADER = {**SCHEMA, "dataFileContainsHeader": False}
 
 

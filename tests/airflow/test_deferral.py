@@ -26,6 +26,7 @@ from aml_provider.operators import (
     AmlCreateMLModelOperator,
     AmlCreateRealtimeEndpointOperator,
 )
+from aml_provider.pipelines import output
 from aml_provider.sensors import (
     AmlBatchPredictionCompletedSensor,
     AmlDataSourceCompletedSensor,
@@ -41,8 +42,8 @@ from tests.helpers import unique_id, wait_for
 CONNECTION = "aml_deferral"
 #: Seconds every job waits before it runs: longer than a task takes to start after the one before it.
 DELAY = 5
-FAST = {"waiter_delay": 0.5, "waiter_max_attempts": 120, "aws_conn_id": CONNECTION}
-SENSING = {"poke_interval": 0.5, "timeout": 120, "aws_conn_id": CONNECTION}
+FAST: dict[str, Any] = {"waiter_delay": 0.5, "waiter_max_attempts": 120, "aws_conn_id": CONNECTION}
+SENSING: dict[str, Any] = {"poke_interval": 0.5, "timeout": 120, "aws_conn_id": CONNECTION}
 KINDS = ("DataSource", "MLModel", "Evaluation", "BatchPrediction")
 DAG_TEST_LOGGER = "airflow.sdk.definitions.dag"
 
@@ -220,14 +221,14 @@ def test_the_endpoint_operator_defers_while_the_endpoint_mounts(
 
 
 def entity_sensor(kind: str, upstream: Any) -> Any:
-    sensors = {
+    sensors: dict[str, tuple[type[Any], str]] = {
         "DataSource": (AmlDataSourceCompletedSensor, "data_source_id"),
         "MLModel": (AmlMLModelCompletedSensor, "ml_model_id"),
         "Evaluation": (AmlEvaluationCompletedSensor, "evaluation_id"),
         "BatchPrediction": (AmlBatchPredictionCompletedSensor, "batch_prediction_id"),
     }
     sensor_class, id_argument = sensors[kind]
-    return sensor_class(task_id="sense", deferrable=True, **{id_argument: upstream.output}, **SENSING)
+    return sensor_class(task_id="sense", deferrable=True, **{id_argument: output(upstream)}, **SENSING)
 
 
 #: kind -> the create operator whose entity the sensor of that kind waits for.
@@ -271,7 +272,7 @@ def test_the_endpoint_sensor_defers_while_the_endpoint_mounts(
             task_id="mount", ml_model_id=model_id, wait_for_completion=False, **FAST
         )
         sensor = AmlRealtimeEndpointReadySensor(
-            task_id="sense", ml_model_id=mount.output, deferrable=True, **SENSING
+            task_id="sense", ml_model_id=output(mount), deferrable=True, **SENSING
         )
     dag_run = dag_runner.run(dag)
 

@@ -38,7 +38,7 @@ class Family:
         put_text(s3, bucket, f"{self.name}/schema.json", schema(with_target=True))
         put_text(s3, bucket, f"{self.name}/score-schema.json", schema(with_target=False))
         put_text(s3, bucket, f"{self.name}/score/records.csv", without_target(customers(200, 9)))
-        self.uris = {
+        self.uris: dict[str, Any] = {
             "data_uri": f"{self.root}/landing/",
             "schema_uri": f"{self.root}/schema.json",
             "reports_uri": f"{self.root}/families/",

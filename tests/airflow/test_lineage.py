@@ -15,12 +15,13 @@ from aml_provider.operators import (
     AmlCreateDataSourceFromS3Operator,
     AmlCreateMLModelOperator,
 )
+from aml_provider.pipelines import output
 from aml_provider.utils import s3_dataset_name, s3_lineage
 from tests.airflow.data import SCHEMA, SCHEMA_WITHOUT_TARGET, labelled_rows
 from tests.airflow.runner import DagRunner
 from tests.helpers import unique_id
 
-FAST = {"waiter_delay": 0.5, "waiter_max_attempts": 120}
+FAST: dict[str, Any] = {"waiter_delay": 0.5, "waiter_max_attempts": 120}
 
 
 def test_s3_uris_become_openlineage_datasets() -> None:
@@ -50,15 +51,16 @@ def lineage_events(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
 
 def completed_datasets(events: Path) -> dict[str, tuple[list[tuple[str, str]], list[tuple[str, str]]]]:
     """Per task id, the (inputs, outputs) of its COMPLETE event, as (namespace, name) pairs."""
-    found = {}
+    found: dict[str, tuple[list[tuple[str, str]], list[tuple[str, str]]]] = {}
     for line in events.read_text().splitlines():
         event: dict[str, Any] = json.loads(line)
         if event["eventType"] == "COMPLETE" and "." in event["job"]["name"]:
             task_id = event["job"]["name"].rsplit(".", 1)[1]
-            found[task_id] = tuple(
+            inputs, outputs = (
                 [(dataset["namespace"], dataset["name"]) for dataset in event[side]]
                 for side in ("inputs", "outputs")
             )
+            found[task_id] = (inputs, outputs)
     return found
 
 
@@ -83,12 +85,12 @@ def test_data_source_and_batch_prediction_tasks_emit_their_s3_datasets(
             **FAST,
         )
         model = AmlCreateMLModelOperator(
-            task_id="train", ml_model_type="BINARY", training_data_source_id=train_data.output, **FAST
+            task_id="train", ml_model_type="BINARY", training_data_source_id=output(train_data), **FAST
         )
         AmlCreateBatchPredictionOperator(
             task_id="score",
-            ml_model_id=model.output,
-            batch_prediction_data_source_id=records_data.output,
+            ml_model_id=output(model),
+            batch_prediction_data_source_id=output(records_data),
             output_uri=f"s3://{bucket}/{folder}/scores/",
             **FAST,
         )

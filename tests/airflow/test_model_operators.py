@@ -29,11 +29,12 @@ from aml_provider.operators import (
     AmlUpdateEvaluationOperator,
     AmlUpdateMLModelOperator,
 )
+from aml_provider.pipelines import output
 from tests.airflow.data import SCHEMA, SCHEMA_WITHOUT_TARGET
 from tests.airflow.runner import DagRunner
 from tests.helpers import unique_id
 
-FAST = {"waiter_delay": 0.5, "waiter_max_attempts": 240}
+FAST: dict[str, Any] = {"waiter_delay": 0.5, "waiter_max_attempts": 240}
 MODES = pytest.mark.parametrize("deferrable", [False, True], ids=["sync", "deferred"])
 RECIPE = {
     "groups": {"NUMERIC_VARS": "group('x1','x2')"},
@@ -66,7 +67,7 @@ def test_a_model_goes_from_data_to_predictions_and_away(
         train = AmlCreateMLModelOperator(
             task_id="train",
             ml_model_type="BINARY",
-            training_data_source_id=train_data.output,
+            training_data_source_id=output(train_data),
             recipe=RECIPE,
             parameters={"sgd.maxPasses": 20, "sgd.shuffleType": "auto"},
             deferrable=deferrable,
@@ -74,36 +75,39 @@ def test_a_model_goes_from_data_to_predictions_and_away(
         )
         evaluate = AmlCreateEvaluationOperator(
             task_id="evaluate",
-            ml_model_id=train.output,
-            evaluation_data_source_id=test_data.output,
+            ml_model_id=output(train),
+            evaluation_data_source_id=output(test_data),
             deferrable=deferrable,
             **FAST,
         )
         batch = AmlCreateBatchPredictionOperator(
             task_id="batch",
-            ml_model_id=train.output,
-            batch_prediction_data_source_id=test_data.output,
+            ml_model_id=output(train),
+            batch_prediction_data_source_id=output(test_data),
             output_uri=f"s3://{bucket}/{output_prefix}/",
             deferrable=deferrable,
             **FAST,
         )
         endpoint = AmlCreateRealtimeEndpointOperator(
-            task_id="endpoint", ml_model_id=train.output, deferrable=deferrable, **FAST
+            task_id="endpoint", ml_model_id=output(train), deferrable=deferrable, **FAST
         )
         predict = AmlPredictOperator(
-            task_id="predict", ml_model_id=train.output, record={"x1": 2.5, "x2": 1.5, "colour": "red"}
+            task_id="predict", ml_model_id=output(train), record={"x1": 2.5, "x2": 1.5, "colour": "red"}
         )
         update = AmlUpdateMLModelOperator(
-            task_id="update", ml_model_id=train.output, ml_model_name="champion", score_threshold="{{ 0.25 }}"
+            task_id="update",
+            ml_model_id=output(train),
+            ml_model_name="champion",
+            score_threshold="{{ 0.25 }}",
         )
         tag = AmlAddTagsOperator(
             task_id="tag",
             resource_type="MLModel",
-            resource_id=train.output,
+            resource_id=output(train),
             tags={"role": "champion", "auc": "{{ ti.xcom_pull(task_ids='evaluate')['metric_value'] }}"},
         )
         untag = AmlRemoveTagsOperator(
-            task_id="untag", resource_type="MLModel", resource_id=train.output, tag_keys=["role"]
+            task_id="untag", resource_type="MLModel", resource_id=output(train), tag_keys=["role"]
         )
 
         @task
@@ -117,11 +121,11 @@ def test_a_model_goes_from_data_to_predictions_and_away(
                 "endpoint": model["EndpointInfo"]["EndpointStatus"],
             }
 
-        inspected = inspect(train.output)
-        close = AmlDeleteRealtimeEndpointOperator(task_id="close", ml_model_id=train.output)
+        inspected = inspect(output(train))
+        close = AmlDeleteRealtimeEndpointOperator(task_id="close", ml_model_id=output(train))
         renames = [
             AmlUpdateDataSourceOperator(
-                task_id="rename_data", data_source_id=test_data.output, data_source_name="held out"
+                task_id="rename_data", data_source_id=output(test_data), data_source_name="held out"
             ),
             AmlUpdateEvaluationOperator(
                 task_id="rename_evaluation",
@@ -129,17 +133,17 @@ def test_a_model_goes_from_data_to_predictions_and_away(
                 evaluation_name="first look",
             ),
             AmlUpdateBatchPredictionOperator(
-                task_id="rename_batch", batch_prediction_id=batch.output, batch_prediction_name="scores"
+                task_id="rename_batch", batch_prediction_id=output(batch), batch_prediction_name="scores"
             ),
         ]
         deletes = [
-            AmlDeleteBatchPredictionOperator(task_id="delete_batch", batch_prediction_id=batch.output),
+            AmlDeleteBatchPredictionOperator(task_id="delete_batch", batch_prediction_id=output(batch)),
             AmlDeleteEvaluationOperator(
                 task_id="delete_evaluation",
                 evaluation_id="{{ ti.xcom_pull(task_ids='evaluate')['evaluation_id'] }}",
             ),
-            AmlDeleteMLModelOperator(task_id="delete_model", ml_model_id=train.output),
-            AmlDeleteDataSourceOperator(task_id="delete_data", data_source_id=train_data.output),
+            AmlDeleteMLModelOperator(task_id="delete_model", ml_model_id=output(train)),
+            AmlDeleteDataSourceOperator(task_id="delete_data", data_source_id=output(train_data)),
         ]
         [evaluate, batch] >> endpoint >> predict >> update >> tag >> untag >> inspected >> close
         (
@@ -205,7 +209,7 @@ def test_a_failed_model_fails_the_task_with_its_message(
         AmlCreateMLModelOperator(
             task_id="train",
             ml_model_type="BINARY",
-            training_data_source_id=data.output,
+            training_data_source_id=output(data),
             deferrable=deferrable,
             **FAST,
         )
@@ -238,7 +242,7 @@ def test_a_training_that_failed_succeeds_on_the_retry_under_a_derived_id(
         train = AmlCreateMLModelOperator(
             task_id="train",
             ml_model_type="BINARY",
-            training_data_source_id=data.output,
+            training_data_source_id=output(data),
             recipe_uri=f"s3://{bucket}/{recipe_key}",
             retries=1,
             retry_delay=dt.timedelta(0),
@@ -247,7 +251,7 @@ def test_a_training_that_failed_succeeds_on_the_retry_under_a_derived_id(
             **FAST,
         )
         AmlCreateEvaluationOperator(
-            task_id="evaluate", ml_model_id=train.output, evaluation_data_source_id=data.output, **FAST
+            task_id="evaluate", ml_model_id=output(train), evaluation_data_source_id=output(data), **FAST
         )
     dag_run = dag_runner.run(dag)
 
@@ -274,7 +278,7 @@ def test_clearing_a_failed_task_trains_anew(
         AmlCreateMLModelOperator(
             task_id="train",
             ml_model_type="BINARY",
-            training_data_source_id=data.output,
+            training_data_source_id=output(data),
             recipe_uri=f"s3://{bucket}/{recipe_key}",
             **FAST,
         )

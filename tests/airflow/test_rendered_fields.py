@@ -15,12 +15,18 @@ from aml_provider.operators import (
     AmlPromoteMLModelOperator,
     AmlRemoveTagsOperator,
 )
+from aml_provider.pipelines import output
 from aml_provider.utils import as_dict, as_list
 from tests.airflow.data import SCHEMA
 from tests.airflow.runner import DagRunner
 from tests.helpers import unique_id
 
-FAST = {"waiter_delay": 0.3, "waiter_max_attempts": 400}
+FAST: dict[str, Any] = {"waiter_delay": 0.3, "waiter_max_attempts": 400}
+
+
+def template(text: str) -> Any:
+    """A Jinja template for an argument of another type: the task renders it to that type."""
+    return text
 
 
 def test_templated_dicts_and_lists_are_parsed_back(
@@ -44,29 +50,32 @@ def test_templated_dicts_and_lists_are_parsed_back(
         model = AmlCreateMLModelOperator(
             task_id="train",
             ml_model_type="BINARY",
-            training_data_source_id=data.output,
-            parameters="{{ params.parameters }}",
+            training_data_source_id=output(data),
+            parameters=template("{{ params.parameters }}"),
             **FAST,
         )
         promote = AmlPromoteMLModelOperator(
             task_id="promote",
             family=unique_id("rendered"),
             reports_uri=f"s3://{bucket}/families/",
-            ml_model_id=model.output,
+            ml_model_id=output(model),
             smoke_record="{{ params.record }}",
             waiter_delay=0.3,
         )
         predict = AmlPredictOperator(
-            task_id="predict", ml_model_id=model.output, record="{{ params.record }}"
+            task_id="predict", ml_model_id=output(model), record=template("{{ params.record }}")
         )
         tag = AmlAddTagsOperator(
-            task_id="tag", resource_type="MLModel", resource_id=model.output, tags="{{ params.tags }}"
+            task_id="tag",
+            resource_type="MLModel",
+            resource_id=output(model),
+            tags=template("{{ params.tags }}"),
         )
         untag = AmlRemoveTagsOperator(
             task_id="untag",
             resource_type="MLModel",
-            resource_id=model.output,
-            tag_keys="{{ params.stale_tags }}",
+            resource_id=output(model),
+            tag_keys=template("{{ params.stale_tags }}"),
         )
         promote >> predict >> tag >> untag
     dag_run = dag_runner.run(dag)

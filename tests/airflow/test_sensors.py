@@ -20,6 +20,7 @@ from aml_provider.operators import (
     AmlDeleteRealtimeEndpointOperator,
     AmlPredictOperator,
 )
+from aml_provider.pipelines import output
 from aml_provider.sensors import (
     AmlBatchPredictionCompletedSensor,
     AmlDataSourceCompletedSensor,
@@ -32,8 +33,8 @@ from tests.airflow.runner import DagRunner
 from tests.helpers import unique_id
 
 MODES = pytest.mark.parametrize("deferrable", [False, True], ids=["poke", "deferred"])
-NO_WAIT = {"wait_for_completion": False}
-SENSING = {"poke_interval": 0.5, "timeout": 120}
+NO_WAIT: dict[str, Any] = {"wait_for_completion": False}
+SENSING: dict[str, Any] = {"poke_interval": 0.5, "timeout": 120}
 
 
 @MODES
@@ -45,30 +46,30 @@ def test_sensors_wait_for_each_kind_of_entity(
             task_id="data", data_location_s3=training_csv, data_schema=SCHEMA, **NO_WAIT
         )
         model = AmlCreateMLModelOperator(
-            task_id="model", ml_model_type="BINARY", training_data_source_id=data.output, **NO_WAIT
+            task_id="model", ml_model_type="BINARY", training_data_source_id=output(data), **NO_WAIT
         )
         evaluation = AmlCreateEvaluationOperator(
-            task_id="evaluation", ml_model_id=model.output, evaluation_data_source_id=data.output, **NO_WAIT
+            task_id="evaluation", ml_model_id=output(model), evaluation_data_source_id=output(data), **NO_WAIT
         )
         batch = AmlCreateBatchPredictionOperator(
             task_id="batch",
-            ml_model_id=model.output,
-            batch_prediction_data_source_id=data.output,
+            ml_model_id=output(model),
+            batch_prediction_data_source_id=output(data),
             output_uri=f"s3://{bucket}/airflow/{unique_id('sensed')}/",
             **NO_WAIT,
         )
         sensors = [
             AmlDataSourceCompletedSensor(
-                task_id="data_done", data_source_id=data.output, deferrable=deferrable, **SENSING
+                task_id="data_done", data_source_id=output(data), deferrable=deferrable, **SENSING
             ),
             AmlMLModelCompletedSensor(
-                task_id="model_done", ml_model_id=model.output, deferrable=deferrable, **SENSING
+                task_id="model_done", ml_model_id=output(model), deferrable=deferrable, **SENSING
             ),
             AmlEvaluationCompletedSensor(
-                task_id="evaluation_done", evaluation_id=evaluation.output, deferrable=deferrable, **SENSING
+                task_id="evaluation_done", evaluation_id=output(evaluation), deferrable=deferrable, **SENSING
             ),
             AmlBatchPredictionCompletedSensor(
-                task_id="batch_done", batch_prediction_id=batch.output, deferrable=deferrable, **SENSING
+                task_id="batch_done", batch_prediction_id=output(batch), deferrable=deferrable, **SENSING
             ),
         ]
     dag_run = dag_runner.run(dag)
@@ -88,13 +89,33 @@ def test_a_sensor_fails_with_the_entity_message(dag_runner: DagRunner, deferrabl
             task_id="data", data_location_s3=f"s3://{bucket}/no/such.csv", data_schema=SCHEMA, **NO_WAIT
         )
         AmlDataSourceCompletedSensor(
-            task_id="data_done", data_source_id=data.output, deferrable=deferrable, **SENSING
+            task_id="data_done", data_source_id=output(data), deferrable=deferrable, **SENSING
         )
     dag_run = dag_runner.run(dag)
 
     assert dag_runner.states(dag_run) == {"data": "success", "data_done": "failed"}
     entity = AmlHook().get(DATA_SOURCE, dag_runner.xcom(dag_run, "data"))
     assert entity["Message"] in dag_runner.failure_text()
+
+
+@MODES
+def test_a_sensor_fails_on_a_deleted_entity(
+    dag_runner: DagRunner, deferrable: bool, training_csv: str
+) -> None:
+    hook = AmlHook()
+    data_source_id = hook.create_data_source_from_s3(
+        unique_id("ds-deleted"), data_location_s3=training_csv, data_schema=json.dumps(SCHEMA)
+    )
+    hook.wait_for_completion(DATA_SOURCE, data_source_id, waiter_delay=0.2, waiter_max_attempts=300)
+    hook.delete(DATA_SOURCE, data_source_id)
+    with dag_runner.dag() as dag:
+        AmlDataSourceCompletedSensor(
+            task_id="data_done", data_source_id=data_source_id, deferrable=deferrable, **SENSING
+        )
+    dag_run = dag_runner.run(dag)
+
+    assert dag_runner.states(dag_run) == {"data_done": "failed"}
+    assert f"Amazon ML data source {data_source_id} ended DELETED" in dag_runner.failure_text()
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from aml_provider.triggers import (
 from tests.airflow.data import SCHEMA
 from tests.helpers import unique_id
 
-TRIGGERS = [
+TRIGGERS: list[tuple[type[Any], str]] = [
     (AmlDataSourceCompletedTrigger, "data_source_id"),
     (AmlMLModelCompletedTrigger, "ml_model_id"),
     (AmlEvaluationCompletedTrigger, "evaluation_id"),
@@ -28,7 +28,7 @@ TRIGGERS = [
     (AmlRealtimeEndpointReadyTrigger, "ml_model_id"),
     (AmlRealtimeEndpointDeletedTrigger, "ml_model_id"),
 ]
-HOOK_ARGUMENTS = {
+HOOK_ARGUMENTS: dict[str, Any] = {
     "aws_conn_id": "aml_conn",
     "region_name": "eu-west-1",
     "verify": False,
@@ -52,7 +52,7 @@ def test_serialize_round_trips_through_the_trigger_table(trigger_class: type, id
     hook = rebuilt.hook()
     assert isinstance(hook, AmlHook)
     assert (hook.aws_conn_id, hook.region_name, hook.verify) == ("aml_conn", "eu-west-1", False)
-    assert hook.config.retries == HOOK_ARGUMENTS["botocore_config"]["retries"]
+    assert hook.config.retries == HOOK_ARGUMENTS["botocore_config"]["retries"]  # type: ignore[attr-defined]
 
 
 def test_unset_hook_arguments_are_not_serialized() -> None:

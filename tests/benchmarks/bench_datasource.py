@@ -5,6 +5,8 @@ CreateDataSourceFromS3 to COMPLETED and the service process's peak resident memo
 with the targets and with plain `pandas.read_csv` of the same file measured in the same run.
 
     .venv/bin/python -m tests.benchmarks.bench_datasource [rows]
+
+It exits 1 when a target is missed (not in smoke mode, AML_BENCH_SMOKE=1, which reads 2,000 rows).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ import boto3
 import numpy as np
 import pandas as pd
 from moto.server import ThreadedMotoServer
+
+from tests.benchmarks.harness import settings, size, verdict
 
 ROWS = 1_000_000
 TARGET_SECONDS = 30.0
@@ -150,7 +154,7 @@ def reference(path: Path) -> tuple[float, int]:
     return float(seconds), int(peak)
 
 
-def report(rows: int, size: int, seconds: float, peak: int, idle: int, ref: tuple[float, int]) -> None:
+def report(rows: int, size: int, seconds: float, peak: int, idle: int, ref: tuple[float, int]) -> bool:
     mib = 1024**2
     print(f"\nDatasource with statistics: {rows:,} rows, {size / mib:.1f} MiB CSV\n")
     print(f"{'measure':<34}{'measured':>12}{'target':>12}{'ratio':>8}{'read_csv':>12}{'vs read_csv':>13}")
@@ -163,11 +167,11 @@ def report(rows: int, size: int, seconds: float, peak: int, idle: int, ref: tupl
         f"{peak / TARGET_BYTES:>8.2f}{ref[1] / mib:>12.0f}{peak / ref[1]:>12.1f}x"
     )
     print(f"{'service RSS before the job (MiB)':<34}{idle / mib:>12.0f}")
-    verdict = "MET" if seconds <= TARGET_SECONDS and peak <= TARGET_BYTES else "NOT MET"
-    print(f"\ntargets {verdict}")
+    return seconds <= TARGET_SECONDS and peak <= TARGET_BYTES
 
 
-def main(rows: int = ROWS) -> None:
+def main(rows: int = ROWS) -> int:
+    settings()
     with tempfile.TemporaryDirectory(prefix="aml-bench-") as tmp:
         csv_path = Path(tmp) / "customers.csv"
         generate(csv_path, rows)
@@ -194,8 +198,9 @@ def main(rows: int = ROWS) -> None:
         statistics_path = Path(tmp) / "service" / "artifacts" / "DataSource" / "ds-bench" / "statistics.json"
         records = json.loads(statistics_path.read_text())["records"]
         assert records == rows, f"read {records} records of {rows}"
-        report(rows, csv_path.stat().st_size, seconds, peak, idle, reference(csv_path))
+        met = report(rows, csv_path.stat().st_size, seconds, peak, idle, reference(csv_path))
+    return verdict(met)
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else ROWS)
+    sys.exit(main(int(sys.argv[1]) if len(sys.argv) > 1 else size(ROWS, 2_000)))

@@ -4,6 +4,8 @@ Builds the default recipe from real statistics, then measures rows per second fo
 (grow=True) and a prediction pass, and the latency of one-row transforms as real-time Predict makes them.
 
     .venv/bin/python -m tests.benchmarks.bench_recipes [rows]
+
+It exits 1 when a target is missed (not in smoke mode, AML_BENCH_SMOKE=1, which transforms 2,000 rows).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import numpy as np
 
 from aml_provider.local.data import Attribute, Chunk, S3Object, Schema, StatisticsBuilder
 from aml_provider.local.recipes import FeaturePipeline, default_recipe, parse_recipe
+from tests.benchmarks.harness import settings, size, verdict
 
 ROWS = 100_000
 TARGET_ROWS_PER_SECOND = 50_000
@@ -77,6 +80,7 @@ def best_seconds(run: Callable[[], object], repeat: int = 3) -> float:
 
 
 def main(rows: int = ROWS) -> int:
+    settings()
     schema, columns = generate(rows)
     builder = StatisticsBuilder(schema)
     builder.add(Chunk(S3Object("s3://bench/train.csv", 1), columns, np.arange(rows)))
@@ -110,9 +114,8 @@ def main(rows: int = ROWS) -> int:
         f"(target p99 {TARGET_ONE_ROW_P99_MICROSECONDS} us)"
     )
     met = min(training, predicting) >= TARGET_ROWS_PER_SECOND and p99 <= TARGET_ONE_ROW_P99_MICROSECONDS
-    print("targets met" if met else "targets missed")
-    return 0 if met else 1
+    return verdict(met)
 
 
 if __name__ == "__main__":
-    sys.exit(main(*(int(arg) for arg in sys.argv[1:])))
+    sys.exit(main(*[int(arg) for arg in sys.argv[1:]] or [size(ROWS, 2_000)]))

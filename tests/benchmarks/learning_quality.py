@@ -99,11 +99,16 @@ def run_task(task: Task, ml: Any, s3: Any, bucket: str) -> tuple[Scores, Scores]
     return ours, reference
 
 
-def quality_rows(ml: Any, s3: Any, bucket: str) -> list[tuple[str, str, str, bool]]:
-    """(measure, measured vs reference, target, met) for every task whose data is at hand."""
+def quality_rows(
+    ml: Any, s3: Any, bucket: str, generated_only: bool = False
+) -> list[tuple[str, str, str, bool]]:
+    """(measure, measured vs reference, target, met) for every task whose data is at hand (or only the
+    generated tasks)."""
     rows: list[tuple[str, str, str, bool]] = []
     metric_names = {"BINARY": "AUC", "MULTICLASS": "macro-F1", "REGRESSION": "RMSE"}
     for task in TASKS:
+        if task.data is not None and generated_only:
+            continue
         if task.data is not None and not task.data.exists():
             print(f"{task.name}: skipped, {task.data} is missing", flush=True)
             continue

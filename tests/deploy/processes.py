@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
 import socket
@@ -81,13 +82,14 @@ class ProcessGroups:
         self.processes[name] = process
         return process
 
-    def check_running(self) -> None:
-        """Fail naming the process (and its last log lines) that exited on its own."""
+    def check_running(self) -> bool:
+        """Fail naming the process (and its last log lines) that exited on its own; True otherwise."""
         for process in self.processes.values():
             if process.popen.poll() is not None:
                 raise AssertionError(
                     f"{process.name} exited with {process.popen.returncode}:\n{process.tail()}"
                 )
+        return True
 
     def kill(self, name: str) -> None:
         """SIGKILL one process group, as a crashed machine would."""
@@ -111,7 +113,8 @@ class ProcessGroups:
                 _signal_group(process.popen.pid, signal.SIGKILL)
             process.popen.wait(timeout=30)
         for process in self.processes.values():
-            wait_until(lambda p=process: not _group_alive(p.popen.pid), 30, f"{process.name}'s group to end")
+            pid = process.popen.pid
+            wait_until(functools.partial(_group_gone, pid), 30, f"{process.name}'s group to end")
         self.processes.clear()
         return forced
 
@@ -119,6 +122,10 @@ class ProcessGroups:
 def _signal_group(pgid: int, signum: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, signum)
+
+
+def _group_gone(pgid: int) -> bool:
+    return not _group_alive(pgid)
 
 
 def _group_alive(pgid: int) -> bool:

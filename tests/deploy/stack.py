@@ -127,7 +127,7 @@ class NativeStack:
         argv += ["--data-dir", str(self.root / "aml-local"), "--access-key-id", self.key_id]
         argv += ["--secret-access-key", self.secret]
         self.groups.start("aml-local", argv, clean_env())
-        wait_until(lambda: self.groups.check_running() or http_ok(self.aml_url + "/health"), 60, "aml-local")
+        wait_until(lambda: self.groups.check_running() and http_ok(self.aml_url + "/health"), 60, "aml-local")
 
     def write_passwords(self) -> None:
         (self.root / "airflow").mkdir(parents=True, exist_ok=True)

@@ -76,7 +76,7 @@ def service(venvs: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) 
     )
     urls = {"aml": f"http://127.0.0.1:{port}", "s3": f"http://127.0.0.1:{s3_port}"}
     try:
-        wait_until(lambda: groups.check_running() or http_ok(urls["aml"] + "/health"), 60, "aml-local serve")
+        wait_until(lambda: groups.check_running() and http_ok(urls["aml"] + "/health"), 60, "aml-local serve")
         yield urls
     finally:
         assert groups.stop() == [], "aml-local did not stop on SIGTERM"
@@ -84,7 +84,7 @@ def service(venvs: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) 
 
 def client(service: str, url: str) -> Any:
     return boto3.session.Session().client(
-        service,
+        service,  # type: ignore[call-overload]
         endpoint_url=url,
         region_name="us-east-1",
         aws_access_key_id=KEY,

@@ -111,6 +111,7 @@ def generated_cases() -> Iterator[Case]:
     model = service_model()
     for operation in model.operation_names:
         shape = model.operation_model(operation).input_shape
+        assert shape is not None, operation
         base = baseline(operation)
         validate_input(shape, base)  # the baseline itself is valid, so each case breaks exactly one thing
         for name in shape.required_members:

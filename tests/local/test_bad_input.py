@@ -36,7 +36,9 @@ def send(world: World, case: Case) -> tuple[int, dict[str, Any]]:
         headers={"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": target},
     )
     (case.sign or sign)(request, world)
-    status, answer = http_post(request.url, dict(request.headers.items()), request.data)
+    sent = request.data  # the signer may have changed it after signing
+    assert isinstance(sent, bytes)
+    status, answer = http_post(str(request.url), dict(request.headers.items()), sent)
     return status, json.loads(answer)
 
 
@@ -50,7 +52,8 @@ def state(world: World) -> dict[str, Any]:
         )
     listed = world.s3.list_objects_v2(Bucket=world.bucket).get("Contents", [])
     folders = sorted(
-        str(p.relative_to(world.aml.data_dir)) for p in (world.aml.data_dir / "artifacts").glob("*/*")
+        str(p.relative_to(world.aml.config.data_dir))
+        for p in (world.aml.config.data_dir / "artifacts").glob("*/*")
     )
     return {"entities": entities, "objects": sorted(item["Key"] for item in listed), "folders": folders}
 

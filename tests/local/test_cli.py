@@ -230,7 +230,7 @@ def test_serve_flags_for_page_credentials_and_the_body_limit(tmp_path: Path) -> 
         credentials = Credentials(pair["access_key_id"], pair["secret_access_key"])
         SigV4Auth(credentials, "machinelearning", "us-east-1").add_auth(signed)
         request = urllib.request.Request(
-            signed.url, data=signed.data, headers=dict(signed.headers.items()), method="POST"
+            str(signed.url), data=signed.data, headers=dict(signed.headers.items()), method="POST"
         )
         with pytest.raises(urllib.error.HTTPError) as caught:
             urllib.request.urlopen(request)

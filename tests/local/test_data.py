@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
+from aml_provider.local import LocalAml
 from aml_provider.local.data import (
     Attribute,
     Chunk,
@@ -26,7 +26,8 @@ from aml_provider.local.data import (
 )
 from aml_provider.local.data.databases import DatabaseQuery
 from aml_provider.local.errors import InvalidInputException, JobFailed
-from tests.helpers import put_text, unique_id
+from aml_provider.local.jobs.runner import artifacts_dir
+from tests.helpers import put_text, unique_id, wait_for
 
 
 def schema_text(attributes: list[tuple[str, str]], **keys: Any) -> str:
@@ -440,17 +441,29 @@ def test_reader_fails_clearly_on_bare_carriage_returns(store: S3Store, bucket: s
         list(reader.chunks())
 
 
-def test_open_datasource_reads_the_job_artifacts(store: S3Store, bucket: str, tmp_path: Path) -> None:
-    uri = put_text(store.client, bucket, f"{unique_id('open')}.csv", "a\n1\n2\n3\n4\n")
-    schema = parse_schema(schema_text([("a", "NUMERIC")]))
-    (tmp_path / "schema.json").write_text(schema.to_json())
-    (tmp_path / "files.json").write_text(json.dumps([{"uri": uri, "size": 10}]))
-    reader = open_datasource(store, tmp_path, {"DataRearrangement": '{"splitting": {"percentBegin": 50}}'})
-    assert reader.schema == schema
-    assert reader.statistics is None
-    assert read_all(reader)[1]["a"] == ["3", "4"]
-    (tmp_path / "statistics.json").write_text('{"records": 4}')
-    assert open_datasource(store, tmp_path, {}).statistics == {"records": 4}
+def test_open_datasource_reads_what_a_datasource_job_left(aml: LocalAml, store: S3Store, bucket: str) -> None:
+    """The artifacts come from a real DataSource job of the service, not from this test."""
+    data_source_id = unique_id("open")
+    uri = put_text(store.client, bucket, f"{data_source_id}.csv", "a\n1\n2\n3\n4\n")
+    schema_document = schema_text([("a", "NUMERIC")], dataFileContainsHeader=True)
+    ml = aml.client()
+    ml.create_data_source_from_s3(
+        DataSourceId=data_source_id,
+        DataSpec={
+            "DataLocationS3": uri,
+            "DataSchema": schema_document,
+            "DataRearrangement": '{"splitting": {"percentBegin": 50}}',
+        },
+        ComputeStatistics=True,
+    )
+    entity = wait_for(ml, "DataSource", data_source_id)
+    assert entity["Status"] == "COMPLETED", entity.get("Message")
+    reader = open_datasource(store, artifacts_dir(aml.config, "DataSource", data_source_id), entity)
+    assert reader.schema == parse_schema(schema_document)
+    assert read_all(reader)[1]["a"] == ["3", "4"]  # the second half of 1..4
+    assert reader.statistics is not None
+    assert reader.statistics["records"] == 2
+    assert reader.statistics["attributes"]["a"]["mean"] == 3.5
 
 
 # --- database URLs --------------------------------------------------------------------------------------

@@ -16,7 +16,8 @@ from aml_provider.local import LocalAml
 from aml_provider.local.data import DataSourceReader, S3Store
 from aml_provider.local.data.databases import DatabaseQuery, stage_query
 from aml_provider.local.jobs.runner import artifacts_dir
-from tests.helpers import assert_valid_output, put_text, service_unavailable, unique_id, wait_for
+from tests.helpers import put_text, service_unavailable, unique_id, wait_for
+from tests.output_shapes import assert_valid_output
 
 POSTGRES_URL = os.environ.get("AML_TEST_POSTGRES_URL", "postgresql://127.0.0.1:5432/test")
 MYSQL_URL = os.environ.get("AML_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test")

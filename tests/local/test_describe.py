@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.helpers import assert_valid_output, schema_text, unique_id
+from tests.helpers import schema_text, unique_id
+from tests.output_shapes import assert_valid_output
 
 SCHEMA = schema_text(x="NUMERIC", y="BINARY")
 

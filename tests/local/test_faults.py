@@ -29,7 +29,7 @@ from tests.helpers import put_text, schema_text, unique_id, wait_for
 SCHEMA = schema_text(x="NUMERIC", y="BINARY")
 CSV = "x,y\n" + "".join(f"{i / 50:.2f},{int(i > 25)}\n" for i in range(50))
 NO_RETRIES = Config(retries={"total_max_attempts": 1})
-OFF = {"failJobs": [], "delayJobs": [], "errors": [], "exits": []}
+OFF: dict[str, list[Any]] = {"failJobs": [], "delayJobs": [], "errors": [], "exits": []}
 
 
 @pytest.fixture(scope="module")

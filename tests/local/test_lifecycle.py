@@ -186,3 +186,34 @@ def test_delete_while_running_wins(
             assert time.monotonic() < deadline, log
             time.sleep(0.1)
         assert ml.get_data_source(DataSourceId=data_source_id)["Status"] == "DELETED"
+
+
+def test_a_batch_prediction_that_fails_after_its_first_file_leaves_no_results(
+    ml: Any, s3: Any, bucket: str
+) -> None:
+    """Over HTTP: the first file is scored and staged, the second is gone when the job reaches it, so the
+    job fails, and the output prefix holds nothing (no result file, no manifest, no staging)."""
+    prefix = unique_id("two-files")
+    put_text(s3, bucket, f"{prefix}/part-0.csv", CSV)
+    put_text(s3, bucket, f"{prefix}/part-1.csv", CSV)
+    source = unique_id("ds")
+    spec = {"DataLocationS3": f"s3://{bucket}/{prefix}/", "DataSchema": SCHEMA}
+    ml.create_data_source_from_s3(DataSourceId=source, DataSpec=spec, ComputeStatistics=True)
+    model_id = unique_id("ml")
+    ml.create_ml_model(MLModelId=model_id, MLModelType="BINARY", TrainingDataSourceId=source)
+    assert wait_for(ml, "MLModel", model_id)["Status"] == "COMPLETED"
+    s3.delete_object(Bucket=bucket, Key=f"{prefix}/part-1.csv")
+    batch_id = unique_id("bp")
+    output = f"{unique_id('out')}/"
+    ml.create_batch_prediction(
+        BatchPredictionId=batch_id,
+        MLModelId=model_id,
+        BatchPredictionDataSourceId=source,
+        OutputUri=f"s3://{bucket}/{output}",
+    )
+    failed = wait_for(ml, "BatchPrediction", batch_id)
+    assert failed["Status"] == "FAILED"
+    assert "part-1.csv" in failed["Message"]
+    with urllib.request.urlopen(failed["LogUri"]) as log:
+        assert "progress: records=100 " in log.read().decode()  # the first file was scored before the failure
+    assert s3.list_objects_v2(Bucket=bucket, Prefix=output)["KeyCount"] == 0

@@ -112,16 +112,19 @@ def test_endpoint_created_while_training_becomes_ready_when_training_ends(
     aml: LocalAml, ml: Any, s3: Any, bucket: str
 ) -> None:
     model_id = unique_id("ml")
-    ml.create_ml_model(
-        MLModelId=model_id, MLModelType="BINARY", TrainingDataSourceId=data_source(ml, s3, bucket)
-    )
-    info = ml.create_realtime_endpoint(MLModelId=model_id)["RealtimeEndpointInfo"]
-    assert info["EndpointStatus"] == "UPDATING"
-    if ml.get_ml_model(MLModelId=model_id)["Status"] != "COMPLETED":
+    source = data_source(ml, s3, bucket)
+    aml.set_faults({"delayJobs": [{"kind": "MLModel", "nth": 1, "seconds": 2}]})  # still training below
+    try:
+        ml.create_ml_model(MLModelId=model_id, MLModelType="BINARY", TrainingDataSourceId=source)
+        info = ml.create_realtime_endpoint(MLModelId=model_id)["RealtimeEndpointInfo"]
+        assert ml.get_ml_model(MLModelId=model_id)["Status"] in ("PENDING", "INPROGRESS")
         code, _ = error_of(
             lambda: ml.predict(MLModelId=model_id, Record=RECORD, PredictEndpoint=aml.endpoint_url)
         )
-        assert code == "PredictorNotMountedException"
+    finally:
+        aml.set_faults({})
+    assert info["EndpointStatus"] == "UPDATING"
+    assert code == "PredictorNotMountedException"
     assert endpoint_status_after_updating(ml, model_id) == "READY"
     assert ml.get_ml_model(MLModelId=model_id)["Status"] == "COMPLETED"
     prediction = ml.predict(MLModelId=model_id, Record=RECORD, PredictEndpoint=aml.endpoint_url)["Prediction"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import re
@@ -18,7 +19,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from aml_provider.local import LocalAml
-from tests.helpers import assert_valid_output, put_text, unique_id, wait_for
+from tests.helpers import put_text, unique_id, wait_for
+from tests.output_shapes import assert_valid_output
 
 SCHEMA = {
     "version": "1.0",
@@ -34,6 +36,15 @@ SCHEMA = {
 }
 KINDS = ["DataSource", "MLModel", "Evaluation", "BatchPrediction"]
 ROWS = 300
+#: The training parameters Amazon ML documents as the defaults of CreateMLModel (32 MiB size cap).
+AMAZON_ML_DEFAULTS = {
+    "algorithm": "sgd",
+    "sgd.maxPasses": "10",
+    "sgd.shuffleType": "none",
+    "sgd.l1RegularizationAmount": "0.0",
+    "sgd.l2RegularizationAmount": "1e-06",
+    "sgd.maxMLModelSizeInBytes": str(32 * 1024 * 1024),
+}
 
 
 def binary_csv(rows: int = ROWS, seed: int = 7) -> str:
@@ -148,7 +159,7 @@ def test_missing_data_fails_the_datasource(ml: Any, bucket: str) -> None:
     )
     failed = wait_for(ml, "DataSource", data_source_id)
     assert failed["Status"] == "FAILED"
-    assert failed["Message"]
+    assert failed["Message"].startswith(f"No data found at s3://{bucket}/{data_source_id}/none.csv")
     assert "FinishedAt" in failed
     assert "ComputeTime" not in failed
 
@@ -334,7 +345,7 @@ def test_regression_model_document(ml: Any, s3: Any, bucket: str) -> None:
     assert (model["MLModelType"], model["TrainingDataSourceId"]) == ("REGRESSION", source)
     assert "ScoreThreshold" not in model
     assert model["EndpointInfo"] == {"EndpointStatus": "NONE", "PeakRequestsPerSecond": 0}
-    assert model["TrainingParameters"]
+    assert model["TrainingParameters"] == AMAZON_ML_DEFAULTS
     [described] = ml.describe_ml_models(FilterVariable="TrainingDataSourceId", EQ=source)["Results"]
     assert described["Algorithm"] == "sgd"
 
@@ -511,7 +522,9 @@ def test_update_ml_model_threshold_and_name(ml: Any, trained: dict[str, str]) ->
     assert wait_for(ml, "MLModel", model_id, timeout=120)["Status"] == "COMPLETED"
     assert error_of(lambda: ml.update_ml_model(MLModelId=model_id))[0] == "InvalidInputException"
     for threshold in (-0.1, 1.5):
-        code, message = error_of(lambda t=threshold: ml.update_ml_model(MLModelId=model_id, ScoreThreshold=t))
+        code, message = error_of(
+            functools.partial(ml.update_ml_model, MLModelId=model_id, ScoreThreshold=threshold)
+        )
         assert (code, "ScoreThreshold" in message) == ("InvalidInputException", True)
     response = ml.update_ml_model(MLModelId=model_id, ScoreThreshold=0.7, MLModelName="tuned")
     assert_valid_output("UpdateMLModel", response)

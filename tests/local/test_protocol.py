@@ -24,7 +24,8 @@ from aml_provider.local import LocalAml, ServiceConfig
 from aml_provider.local.backend import Backend
 from aml_provider.local.protocol import Authenticator, create_app
 from aml_provider.local.server import BackgroundServer, bind_socket, with_access_keys
-from tests.helpers import assert_valid_output, put_text, schema_text, unique_id
+from tests.helpers import put_text, schema_text, unique_id
+from tests.output_shapes import assert_valid_output
 
 TARGET = "AmazonML_20141212"
 SCHEMA = schema_text(x="NUMERIC", y="NUMERIC")

@@ -562,7 +562,10 @@ def test_default_recipe_without_statistics_and_with_missing_types() -> None:
     }
     only_text = make_schema({"t": "TEXT", "y": "BINARY"}, target="y")
     assert json.loads(default_recipe(only_text, None))["outputs"] == ["ALL_TEXT"]
-    pipeline_for(default_recipe(schema, None), schema).transform({"a": strings("1")})
+    pipeline = pipeline_for(default_recipe(schema, None), schema)
+    matrix = pipeline.transform({"a": strings("1")})  # unfitted numbers pass through; b is missing
+    assert pipeline.feature_names() == ["a", "a=__missing__", "b", "b=__missing__"]
+    assert matrix.toarray().tolist() == [[1.0, 0.0, 0.0, 1.0]]
 
 
 # -------------------------------------------------------------------------------------------- features

@@ -36,7 +36,7 @@ REPOSITORY = Path(__file__).resolve().parents[2]
 SCHEMA = schema_text(x="NUMERIC", y="BINARY")
 CSV = "x,y\n" + "".join(f"{i / 50:.2f},{int(i > 25)}\n" for i in range(50))
 NO_RETRIES = Config(retries={"total_max_attempts": 1})
-OFF = {"failJobs": [], "delayJobs": [], "errors": [], "exits": []}
+OFF: dict[str, list[Any]] = {"failJobs": [], "delayJobs": [], "errors": [], "exits": []}
 
 
 class Service:
@@ -409,3 +409,73 @@ def test_a_wrong_fault_plan_in_the_environment_stops_the_start(tmp_path: Path) -
     result = aml_local("serve", "--data-dir", str(tmp_path), "--port", "0", env={"AML_LOCAL_FAULTS": plan})
     assert result.returncode != 0
     assert "failJobs[0].kind must be one of DataSource, MLModel, Evaluation, BatchPrediction" in result.stderr
+
+
+# --- flags and their AML_LOCAL_* variables -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("flags", "env", "public"),
+    [
+        (("--public-url", "http://aml.example:9000"), {}, "http://aml.example:9000"),
+        ((), {"AML_LOCAL_PUBLIC_URL": "http://aml.example:9001/"}, "http://aml.example:9001"),
+    ],
+    ids=["flag", "variable"],
+)
+def test_the_public_url_names_the_log_pages(
+    tmp_path: Path,
+    s3_url: str,
+    services: list[Service],
+    flags: tuple[str, ...],
+    env: dict[str, str],
+    public: str,
+) -> None:
+    services.append(service := Service(tmp_path, s3_url, *flags, env=env))
+    ml = service.client()
+    data_source_id = create_data_source(ml)
+    assert (
+        wait_for(ml, "DataSource", data_source_id)["LogUri"] == f"{public}/logs/DataSource/{data_source_id}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("flags", "env", "running"),
+    [(("--max-jobs", "1"), {}, 1), ((), {"AML_LOCAL_MAX_JOBS": "3"}, 3)],
+    ids=["flag", "variable"],
+)
+def test_max_jobs_bounds_the_jobs_that_run_at_once(
+    tmp_path: Path,
+    s3_url: str,
+    services: list[Service],
+    flags: tuple[str, ...],
+    env: dict[str, str],
+    running: int,
+) -> None:
+    delay = json.dumps({"delayJobs": [{"kind": "DataSource", "seconds": 3}]})  # each job runs 3 s
+    services.append(service := Service(tmp_path, s3_url, *flags, env=env | {"AML_LOCAL_FAULTS": delay}))
+    ml = service.client()
+    data_source_ids = [create_data_source(ml) for _ in range(3)]
+    time.sleep(1.0)
+    statuses = sorted(ml.get_data_source(DataSourceId=i)["Status"] for i in data_source_ids)
+    assert statuses == ["INPROGRESS"] * running + ["PENDING"] * (3 - running)
+
+
+@pytest.mark.parametrize(
+    ("flags", "env", "rate"),
+    [(("--predict-rps", "7"), {}, 7), ((), {"AML_LOCAL_PREDICT_RPS": "9"}, 9)],
+    ids=["flag", "variable"],
+)
+def test_predict_rps_sets_the_endpoints_request_rate(
+    tmp_path: Path,
+    s3_url: str,
+    services: list[Service],
+    flags: tuple[str, ...],
+    env: dict[str, str],
+    rate: int,
+) -> None:
+    services.append(service := Service(tmp_path, s3_url, *flags, env=env))
+    ml = service.client()
+    model_id = create_model(ml, create_data_source(ml))
+    assert wait_for(ml, "MLModel", model_id)["Status"] == "COMPLETED"
+    info = ml.create_realtime_endpoint(MLModelId=model_id)["RealtimeEndpointInfo"]
+    assert info["PeakRequestsPerSecond"] == rate

@@ -27,7 +27,8 @@ from sklearn.preprocessing import StandardScaler
 
 from aml_provider.local.jobs.runner import artifacts_dir
 from aml_provider.local.jobs.training import load_trained_model
-from tests.helpers import assert_valid_output, put_text, unique_id, wait_for
+from tests.helpers import put_text, unique_id, wait_for
+from tests.output_shapes import assert_valid_output
 from tests.quality import encoders, features
 
 TOLERANCE = {"BINARY": 0.02, "MULTICLASS": 0.05, "REGRESSION": 0.05}
@@ -324,8 +325,8 @@ def mount(ml: Any, model_id: str) -> None:
 
 
 def record_of(case: Case, rid: str) -> dict[str, str]:
-    row = case.frame.set_index("rid").loc[rid]
-    return {name: repr(float(row[name])) for name in case.frame.columns if name.startswith("x")}
+    row = case.frame[case.frame["rid"] == rid].iloc[0].to_dict()
+    return {str(name): repr(float(value)) for name, value in row.items() if str(name).startswith("x")}
 
 
 def test_predict_matches_the_batch_scores(case: Case, ml: Any, s3: Any, aml: Any) -> None:
@@ -361,7 +362,7 @@ def test_score_threshold_changes_predict_and_batch_labels(ml: Any, s3: Any, aml:
     results = held_out_results(case, s3)
     scores = results["score"].astype(float)
     middle = results[(scores > 0.55) & (scores < 0.999)]
-    chosen = middle.iloc[0] if len(middle) else results.loc[scores.idxmax()]
+    chosen = middle.iloc[0] if len(middle) else results.iloc[int(scores.to_numpy().argmax())]
     threshold = min(float(chosen["score"]) + 1e-4, 1.0)
     record = record_of(case, chosen["tag"])
     before = ml.predict(MLModelId=case.model_id, Record=record, PredictEndpoint=aml.endpoint_url)

@@ -71,8 +71,12 @@ class Tab:
         self.page = page
         self.base_url = base_url
         self.errors: list[str] = []
-        page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
+        page.on("console", self._console)
         page.on("pageerror", lambda error: self.errors.append(str(error)))
+
+    def _console(self, message: Any) -> None:
+        if message.type == "error":
+            self.errors.append(message.text)
 
     def open(self, path: str) -> Any:
         response = self.page.goto(self.base_url + path)

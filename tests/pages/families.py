@@ -5,6 +5,7 @@ leaves them."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -71,10 +72,10 @@ def build_family(ml: Any, s3: Any, bucket: str, name: str = "churn") -> Family:
         )  # fmt: skip
         if model:
             store.update(
-                lambda record, m=model, d=day, a=action, v=(value, low, high): _member(record, m, d, a, v)
+                functools.partial(_member, model=model, day=day, action=action, estimate=(value, low, high))
             )
         if action == "promote" and model:
-            store.update(lambda record, m=model, r=run_id, d=day: _promote(record, m, r, d))
+            store.update(functools.partial(_promote, model=model, run_id=run_id, day=day))
             log.append(
                 "promotion",
                 run_id,
