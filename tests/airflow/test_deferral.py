@@ -26,7 +26,7 @@ from aml_provider.operators import (
     AmlCreateMLModelOperator,
     AmlCreateRealtimeEndpointOperator,
 )
-from aml_provider.pipelines import output
+from aml_provider.pipelines.common import output
 from aml_provider.sensors import (
     AmlBatchPredictionCompletedSensor,
     AmlDataSourceCompletedSensor,

@@ -15,7 +15,7 @@ from aml_provider.operators import (
     AmlCreateDataSourceFromS3Operator,
     AmlCreateMLModelOperator,
 )
-from aml_provider.pipelines import output
+from aml_provider.pipelines.common import output
 from aml_provider.utils import s3_dataset_name, s3_lineage
 from tests.airflow.data import SCHEMA, SCHEMA_WITHOUT_TARGET, labelled_rows
 from tests.airflow.runner import DagRunner

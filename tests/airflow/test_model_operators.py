@@ -29,7 +29,7 @@ from aml_provider.operators import (
     AmlUpdateEvaluationOperator,
     AmlUpdateMLModelOperator,
 )
-from aml_provider.pipelines import output
+from aml_provider.pipelines.common import output
 from tests.airflow.data import SCHEMA, SCHEMA_WITHOUT_TARGET
 from tests.airflow.runner import DagRunner
 from tests.helpers import unique_id

@@ -15,7 +15,7 @@ from aml_provider.operators import (
     AmlPromoteMLModelOperator,
     AmlRemoveTagsOperator,
 )
-from aml_provider.pipelines import output
+from aml_provider.pipelines.common import output
 from aml_provider.utils import as_dict, as_list
 from tests.airflow.data import SCHEMA
 from tests.airflow.runner import DagRunner

@@ -20,7 +20,7 @@ from aml_provider.operators import (
     AmlDeleteRealtimeEndpointOperator,
     AmlPredictOperator,
 )
-from aml_provider.pipelines import output
+from aml_provider.pipelines.common import output
 from aml_provider.sensors import (
     AmlBatchPredictionCompletedSensor,
     AmlDataSourceCompletedSensor,
