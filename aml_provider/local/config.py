@@ -45,6 +45,8 @@ class ServiceConfig:
     access_keys: dict[str, str] = field(default_factory=dict)
     #: Jobs that run at once; more wait in PENDING.
     max_concurrent_jobs: int = 2
+    #: How much lower the CPU priority of job worker processes is than the service's (`nice` increment).
+    job_niceness: int = field(default_factory=lambda: int(os.environ.get("AML_LOCAL_JOB_NICENESS", "10")))
     #: Real-time Predict requests per second allowed per endpoint.
     predict_requests_per_second: int = 200
     #: Seconds an endpoint stays UPDATING before it is READY.

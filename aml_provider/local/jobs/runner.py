@@ -1,4 +1,7 @@
-"""The job runner: starts PENDING entities once their dependencies are COMPLETED, each in its own thread.
+"""The job runner: starts PENDING entities once their dependencies are COMPLETED, each in a worker process.
+
+Each job runs in a child process at a lower CPU priority (`jobs.worker`), watched by a thread of its own,
+so the request path never waits for a job's Python code.
 
 A scheduler thread sleeps on a condition variable and scans the store whenever an entity is created or a
 job ends; at most `config.max_concurrent_jobs` jobs run at once. Entities whose dependency ended FAILED or
@@ -14,18 +17,15 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
-import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from aml_provider.local.config import ServiceConfig
-from aml_provider.local.data.s3 import S3Store
 from aml_provider.local.errors import JobFailed
 from aml_provider.local.faults import Faults
-from aml_provider.local.jobs import JobContext, job_for
+from aml_provider.local.jobs.worker import JobOrder, run_in_worker
 from aml_provider.local.store import EntityStore, StoredEntity, now
 from aml_provider.local.store.names import storage_name
 
@@ -95,7 +95,6 @@ class JobRunner:
         self._abandon = threading.Event()  # set once a stop gave up waiting for the running jobs
         self._secrets: dict[tuple[str, str], dict[str, str]] = {}
         self._scheduler = threading.Thread(target=self._schedule_forever, name="aml-scheduler", daemon=True)
-        self._s3: S3Store | None = None
 
     def start(self) -> None:
         """Fail the jobs a previous process left in progress, then start scheduling."""
@@ -233,47 +232,38 @@ class JobRunner:
                 self._wakeup.notify_all()
 
     def _execute(self, kind: str, entity_id: str) -> dict[str, Any]:
-        """Run the job in this thread and turn its outcome into the fields to store."""
+        """Run the job in a worker process (see `worker`) and turn its outcome into the fields to store."""
         self.log(kind, entity_id, f"{kind} {entity_id}: job started")
-        cpu_started = time.thread_time()
         try:
-            fields = job_for(kind)(self._context(kind, entity_id))
+            outcome = run_in_worker(self._order(kind, entity_id), self.faults.reach, self._abandon)
         except JobFailed as failed:
             return _failure(str(failed))
-        except Exception as error:
-            self.log(kind, entity_id, "Internal error:\n" + traceback.format_exc())
-            return _failure(f"Internal error while running the job: {error}")
-        compute_ms = int((time.thread_time() - cpu_started) * 1000)
-        completed = {**fields, "Status": "COMPLETED", "FinishedAt": now(), "Message": None}
+        if outcome.trace:
+            self.log(kind, entity_id, "Internal error:\n" + outcome.trace)
+        if outcome.fields is None:
+            return _failure(outcome.failure or "The job failed.")
+        completed = {**outcome.fields, "Status": "COMPLETED", "FinishedAt": now(), "Message": None}
         stored = self.store.get(kind, entity_id)
         if kind != "DataSource" or (stored and stored.document.get("ComputeStatistics")):
-            completed["ComputeTime"] = compute_ms
+            completed["ComputeTime"] = int(outcome.cpu_seconds * 1000)
         return completed
 
-    def _context(self, kind: str, entity_id: str) -> JobContext:
+    def _order(self, kind: str, entity_id: str) -> JobOrder:
         stored = self.store.get(kind, entity_id)
         if stored is None:
             raise JobFailed(f"{kind} {entity_id} no longer exists.")
         artifacts = self.artifacts_of(kind, entity_id)
         artifacts.mkdir(parents=True, exist_ok=True)
-        return JobContext(
+        needed = dependencies(kind, stored.document)
+        return JobOrder(
             kind=kind,
             entity=self.get_entity(kind, entity_id),
             request=stored.request,
             config=self.config,
-            s3=self._s3_store(),
             artifacts=artifacts,
-            artifacts_of=self.artifacts_of,
-            get_entity=self.get_entity,
-            log=lambda line: append_log(artifacts, line),
-            reach=self.faults.reach,
+            dependencies={(k, i): self.get_entity(k, i) for k, i in needed},
             secrets=dict(self._secrets.get((kind, entity_id), {})),
         )
-
-    def _s3_store(self) -> S3Store:
-        if self._s3 is None:
-            self._s3 = S3Store.from_config(self.config)
-        return self._s3
 
     def _finish(
         self, kind: str, entity_id: str, outcome: dict[str, Any], expected: str = "INPROGRESS"
