@@ -11,7 +11,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aml_provider.local.config import ServiceConfig
@@ -28,6 +31,11 @@ logger = logging.getLogger(__name__)
 MAX_RECORD_BYTES = 100 * 1024
 #: EndpointInfo of a model without a real-time endpoint.
 NO_ENDPOINT = {"EndpointStatus": "NONE", "PeakRequestsPerSecond": 0}
+#: Records larger than this (bytes of names and values) are predicted in a worker process: tokenising long
+#: text holds the GIL for milliseconds, which would delay every other request of the service.
+HEAVY_RECORD_BYTES = 4096
+#: Worker processes for heavy records.
+HEAVY_PREDICT_WORKERS = 1
 #: Model statuses that can have an endpoint (one created before training ends waits for it).
 MOUNTABLE = ("PENDING", "INPROGRESS", "COMPLETED")
 #: How often a mounting endpoint looks whether its model has finished training.
@@ -59,6 +67,7 @@ class Mounted:
     predictor: Any
     score_threshold: float
     bucket: TokenBucket = field(repr=False)
+    artifacts: Path
 
 
 class Endpoints:
@@ -70,6 +79,7 @@ class Endpoints:
         self._mounted: dict[str, Mounted] = {}
         self._lock = threading.RLock()
         self._stopped = threading.Event()
+        self._workers: ProcessPoolExecutor | None = None
 
     def start(self) -> None:
         """Mount again the endpoints a previous process left UPDATING."""
@@ -78,6 +88,9 @@ class Endpoints:
 
     def stop(self) -> None:
         self._stopped.set()
+        with self._lock:
+            if self._workers is not None:
+                self._workers.shutdown(wait=False, cancel_futures=True)
 
     def create(self, model_id: str) -> dict[str, Any]:
         """Start mounting (UPDATING, then READY) unless the endpoint is already UPDATING or READY."""
@@ -117,14 +130,40 @@ class Endpoints:
         if mounted is not None:
             mounted.score_threshold = score_threshold
 
-    def predict(self, model_id: str, record: dict[str, str]) -> dict[str, Any]:
+    def predict(self, model_id: str, record: dict[str, str], size: int) -> dict[str, Any]:
+        """The Prediction of `record` (`size` bytes); heavy records are predicted in a worker process."""
         mounted = self._mounted.get(model_id) or self._mount_ready(model_id)
         if not mounted.bucket.take():
             raise LimitExceededException(
                 f"The endpoint of MLModel '{model_id}' allows {self.config.predict_requests_per_second} "
                 "requests per second; slow down and retry."
             )
-        return {"Prediction": mounted.predictor.predict(record, mounted.score_threshold)}
+        if size <= HEAVY_RECORD_BYTES:
+            return {"Prediction": mounted.predictor.predict(record, mounted.score_threshold)}
+        return {"Prediction": self._in_worker(mounted, record)}
+
+    def _in_worker(self, mounted: Mounted, record: dict[str, str]) -> dict[str, Any]:
+        from aml_provider.local.jobs.predict import predict_in_worker
+
+        try:
+            return (
+                self._pool()
+                .submit(predict_in_worker, mounted.artifacts, record, mounted.score_threshold)
+                .result()
+            )
+        except BrokenProcessPool:  # the worker died (killed, out of memory): start a new one next time
+            with self._lock:
+                self._workers = None
+            raise
+
+    def _pool(self) -> ProcessPoolExecutor:
+        from aml_provider.local.jobs.predict import start_worker
+        from aml_provider.local.jobs.worker import forkserver
+
+        with self._lock:
+            if self._workers is None:
+                self._workers = ProcessPoolExecutor(HEAVY_PREDICT_WORKERS, forkserver(), start_worker)
+            return self._workers
 
     def _mount_ready(self, model_id: str) -> Mounted:
         """The predictor of a READY endpoint not loaded in this process yet (after a restart)."""
@@ -145,11 +184,12 @@ class Endpoints:
     def _load(self, model: StoredEntity) -> Mounted:
         from aml_provider.local.jobs.predict import load_predictor
 
-        predictor = load_predictor(artifacts_dir(self.config, "MLModel", model.id))
+        artifacts = artifacts_dir(self.config, "MLModel", model.id)
         mounted = Mounted(
-            predictor,
+            load_predictor(artifacts),
             float(model.document.get("ScoreThreshold", 0.5)),
             TokenBucket(self.config.predict_requests_per_second),
+            artifacts,
         )
         self._mounted[model.id] = mounted
         return mounted

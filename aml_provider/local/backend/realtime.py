@@ -38,7 +38,7 @@ def predict(services: Services, request: dict[str, Any], _caller_arn: str) -> di
             f"Record holds {size} bytes of names and values; an observation may have at most "
             f"{MAX_RECORD_BYTES} bytes (100 KB): send fewer or shorter values."
         )
-    return services.endpoints.predict(request["MLModelId"], record)
+    return services.endpoints.predict(request["MLModelId"], record, size)
 
 
 def _existing_model(services: Services, model_id: str) -> StoredEntity:

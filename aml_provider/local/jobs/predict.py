@@ -1,7 +1,12 @@
-"""Real-time prediction: a trained model loaded once, answering one record at a time."""
+"""Real-time prediction: a trained model loaded once, answering one record at a time.
+
+Heavy records (long text takes milliseconds to tokenise) are predicted in a worker process
+(`predict_in_worker`), which keeps its own predictors, so the service's event loop never waits for them.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +30,7 @@ class Predictor:
         columns = {
             name: np.array([value], dtype=object) for name, value in record.items() if name in self.inputs
         }
-        outputs = self.trained.model.scores(self.trained.pipeline.transform(columns))
+        outputs = self.trained.model.row_scores(*self.trained.pipeline.record_features(columns))
         if self.model_type == BINARY:
             score = float(outputs[0])
             label = "1" if score >= score_threshold else "0"
@@ -44,3 +49,31 @@ class Predictor:
 def load_predictor(model_artifacts: Path) -> Predictor:
     """The predictor of the model whose training job wrote `model_artifacts`."""
     return Predictor(load_trained_model(model_artifacts))
+
+
+#: The predictors a heavy-predict worker process has loaded: artifacts directory -> (model file mtime, predictor).
+_loaded: dict[Path, tuple[int, Predictor]] = {}
+#: Predictors a worker keeps loaded at most (the least recently loaded goes first).
+WORKER_PREDICTORS = 8
+#: How much lower the CPU priority of the heavy-predict worker is than the service's.
+WORKER_NICENESS = 5
+
+
+def start_worker() -> None:
+    """Initializer of a heavy-predict worker process: a lower CPU priority than the event loop's."""
+    os.nice(WORKER_NICENESS)
+
+
+def predict_in_worker(
+    model_artifacts: Path, record: dict[str, str], score_threshold: float
+) -> dict[str, Any]:
+    """`Predictor.predict` in a worker process, loading the model's predictor once (again if retrained)."""
+    from aml_provider.local.jobs.training import MODEL_FILE
+
+    version = (model_artifacts / MODEL_FILE).stat().st_mtime_ns
+    loaded = _loaded.get(model_artifacts)
+    if loaded is None or loaded[0] != version:
+        if len(_loaded) >= WORKER_PREDICTORS:
+            _loaded.pop(next(iter(_loaded)))
+        loaded = _loaded[model_artifacts] = (version, load_predictor(model_artifacts))
+    return loaded[1].predict(record, score_threshold)

@@ -56,7 +56,13 @@ class LinearModel:
 
     def scores(self, features: sp.csr_matrix) -> np.ndarray:
         """BINARY: probability of class 1 (n,); MULTICLASS: class probabilities (n, k); REGRESSION: value (n,)."""
-        z = self.decision(features)
+        return self._link(self.decision(features))
+
+    def row_scores(self, columns: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """`scores` of one row given by its non-zero feature columns and values (shape (1,) or (1, k))."""
+        return self._link((values @ self.coef[columns] + self.intercept)[None, :])
+
+    def _link(self, z: np.ndarray) -> np.ndarray:
         if self.model_type == BINARY:
             return expit(z[:, 0])  # type: ignore[no-any-return]
         if self.model_type == MULTICLASS:

@@ -172,9 +172,23 @@ class FeaturePipeline:
 
         An empty mapping is one record with every value missing.
         """
+        size = len(next(iter(columns.values()))) if columns else 1
+        rows, cols, data = self._entries(columns, size, grow)
+        return self._matrix(rows, cols, data, size)
+
+    def record_features(self, record: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """The non-zero feature columns (ascending) and values of one record, as the single row of
+        `transform` would hold them, without building a sparse matrix (real-time Predict)."""
+        _, cols, data = self._entries(record, 1, grow=False)
+        unique, position = np.unique(cols, return_inverse=True)
+        values = np.bincount(position, weights=data, minlength=len(unique))
+        values[self._indicator_mask()[unique]] = 1.0
+        return unique, values
+
+    def _entries(self, columns: Mapping[str, np.ndarray], size: int, grow: bool) -> Triplets:
+        """Rows, feature columns and values of the features of `size` rows (duplicates not summed yet)."""
         if not self.fitted_:
             raise RuntimeError("FeaturePipeline.fit(statistics) must be called before transform")
-        size = len(next(iter(columns.values()))) if columns else 1
         values = self._compute(columns, size)
         rows, cols, data = self.dense.encode([values[i].values for i in self.dense_positions])
         encoded = [encoder.encode(_bag(values[i]), grow, self.features_) for encoder, i in self.bags]
@@ -182,7 +196,7 @@ class FeaturePipeline:
         cols = np.concatenate([cols, *(part[1] for part in encoded)])
         data = np.concatenate([data, np.ones(len(rows) - len(data))])
         kept = cols >= 0
-        return self._matrix(rows[kept], cols[kept], data[kept], size)
+        return rows[kept], cols[kept], data[kept]
 
     def keep(self, mask: np.ndarray) -> None:
         """Keep only the features where `mask` is true (model-size pruning). The pipeline is final then: it
