@@ -232,10 +232,10 @@ SEMANTIC_CASES = [
         named="dataSpec.dataLocationS3",
     ),
     Case(
-        "s3-location-dot",
-        "CreateDataSourceFromS3",
-        lambda w: s3_request(w, DataLocationS3=f"s3://{w.bucket}/./b.csv"),
-        named="dataSpec.dataLocationS3",
+        "output-uri-dot",
+        "CreateBatchPrediction",
+        batch_request(OutputUri="s3://bucket/out/./"),
+        named="OutputUri",
     ),
     Case(
         "s3-location-ends-dotdot",

@@ -37,7 +37,8 @@ def create_batch_prediction(services: Services, request: dict[str, Any], caller_
 def _check_output_uri(uri: str) -> None:
     bucket_and_key = uri.removeprefix("s3://")
     key = bucket_and_key[bucket_and_key.find("/") :] if "/" in bucket_and_key else ""
-    found = [part for part in FORBIDDEN_IN_OUTPUT_KEY if part in key]
+    probe = key if key.endswith("/") else key + "/"  # a last segment "." or ".." too
+    found = [part for part in FORBIDDEN_IN_OUTPUT_KEY if part in probe]
     if not uri.startswith("s3://") or not bucket_and_key.split("/")[0] or found:
         raise InvalidInputException(
             f"OutputUri {uri!r} must be s3://bucket/prefix whose prefix has no "

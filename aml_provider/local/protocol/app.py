@@ -27,7 +27,7 @@ from aml_provider.local.protocol.admin import admin_call, is_admin_target
 from aml_provider.local.protocol.auth import Authenticator, SignedRequest
 from aml_provider.local.protocol.pages_auth import PageGuardMiddleware
 from aml_provider.local.protocol.requests import RequestLog
-from aml_provider.local.protocol.validation import service_model, validate_input
+from aml_provider.local.protocol.validation import normalise_s3_uris, service_model, validate_input
 from aml_provider.local.protocol.wire import (
     UnknownOperationException,
     error_response,
@@ -168,6 +168,7 @@ class _Api:
             raise _injected_error(injected)
         params = parse_body(body)
         validate_input(operation.input_shape, params)
+        normalise_s3_uris(operation.input_shape, params)
         return operation.output_shape, self.backend.call(operation.name, params, caller_arn)
 
     async def _run(

@@ -21,6 +21,8 @@ from aml_provider.local.errors import InvalidInputException
 UNENFORCED_PATTERNS = frozenset({"VipURL"})
 #: IDs the pattern admits that would name the current or parent folder of the service's store.
 RESERVED_IDS = frozenset({".", ".."})
+#: S3 URIs used as given: Amazon ML refuses `//`, `/./` and `/../` in an OutputUri.
+UNNORMALISED_URIS = frozenset({"OutputUri"})
 #: Members where an empty string means "not given": an empty Recipe and RecipeUri ask for the suggested recipe.
 EMPTY_MEANS_ABSENT = frozenset({("CreateMLModelInput", "RecipeUri")})
 _LONGEST_SHOWN_VALUE = 200
@@ -119,10 +121,10 @@ def _constraint_problem(shape: Shape, value: Any) -> str | None:
     meta = shape.metadata
     if shape.name == "EntityId" and value in RESERVED_IDS:
         return "Member must not be '.' or '..': an ID must also be usable as a folder name"
-    if shape.name == "S3Url" and isinstance(value, str) and _has_dot_segment(value):
+    if shape.name == "S3Url" and isinstance(value, str) and ".." in _key_segments(value):
         return (
-            "Member must not have '.' or '..' path segments: S3 does not resolve them, so name the "
-            "object or prefix itself"
+            "Member must not have '..' path segments: S3 does not resolve them, so name the object or "
+            "prefix itself"
         )
     if isinstance(value, (str, list, dict)):
         if "enum" in meta and value not in meta["enum"]:
@@ -146,9 +148,28 @@ def _constraint_problem(shape: Shape, value: Any) -> str | None:
     return None
 
 
-def _has_dot_segment(uri: str) -> bool:
-    key = uri.partition("://")[2].partition("/")[2]
-    return any(segment in (".", "..") for segment in key.split("/"))
+def _key_segments(uri: str) -> list[str]:
+    return uri.partition("://")[2].partition("/")[2].split("/")
+
+
+def normalise_s3_uris(shape: StructureShape | None, params: dict[str, Any]) -> None:
+    """Normalise in place every S3 URI of a valid request but OutputUri (which Amazon ML refuses with such
+    segments, see batch predictions): `.` and empty key segments are dropped, so `s3://b/a//./c/` names
+    `s3://b/a/c/`; a trailing `/` (a prefix) stays."""
+    for name, member in (shape.members.items() if shape else ()):
+        value = params.get(name)
+        if isinstance(member, StructureShape) and isinstance(value, dict):
+            normalise_s3_uris(member, value)
+        elif member.name == "S3Url" and isinstance(value, str) and name not in UNNORMALISED_URIS:
+            params[name] = normalise_s3_uri(value)
+
+
+def normalise_s3_uri(uri: str) -> str:
+    """`s3://bucket/key` without `.` or empty key segments (`..` is refused before)."""
+    bucket, slash, key = uri.removeprefix("s3://").partition("/")
+    segments = [segment for segment in key.split("/") if segment not in ("", ".")]
+    prefix = bool(segments) and key.split("/")[-1] in ("", ".")
+    return f"s3://{bucket}{slash}" + "/".join(segments) + ("/" if prefix else "")
 
 
 def _violation(value: Any, path: str, constraint: str, hidden: bool) -> str:
