@@ -82,6 +82,10 @@ def create_app(
             await run_in_threadpool(backend.stop)
 
     routes = [
+        # The API first: it is most of the traffic. Its catch-all path only ever matches POSTs.
+        Route("/console/MLModel/{entity_id}/score-threshold", api.console_score_threshold, methods=["POST"]),
+        # Any path: botocore keeps the client's endpoint path when Predict switches host to PredictEndpoint.
+        Route("/{path:path}", api.operation, methods=["POST"]),
         Route("/health", api.health, methods=["GET"]),
         Route("/", lambda request: RedirectResponse("/console"), methods=["GET"]),
         Route("/console", api.console_index, methods=["GET"]),
@@ -90,10 +94,7 @@ def create_app(
         Route("/console/families/{family}/reports/{path:path}", api.console_family_report, methods=["GET"]),
         Route("/console/{kind}", api.console_kind, methods=["GET"]),
         Route("/console/{kind}/{entity_id}", api.console_entity, methods=["GET"]),
-        Route("/console/MLModel/{entity_id}/score-threshold", api.console_score_threshold, methods=["POST"]),
         Route("/logs/{kind}/{entity_id}", api.log, methods=["GET"]),
-        # Any path: botocore keeps the client's endpoint path when Predict switches host to PredictEndpoint.
-        Route("/{path:path}", api.operation, methods=["POST"]),
     ]
     # RequestLog outermost: refusals of the page guard get a request ID and a log line too.
     return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(RequestLog), guard])
@@ -264,8 +265,8 @@ def _page(page: console.Page) -> Response:
 def _headers(request: Request) -> dict[str, list[str]]:
     """Lower-case header names to all their values."""
     headers: dict[str, list[str]] = {}
-    for name, value in request.headers.items():
-        headers.setdefault(name.lower(), []).append(value)
+    for name, value in request.scope["headers"]:
+        headers.setdefault(name.decode("latin-1").lower(), []).append(value.decode("latin-1"))
     return headers
 
 

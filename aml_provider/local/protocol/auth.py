@@ -1,4 +1,4 @@
-"""AWS Signature Version 4 verification with botocore's own signer, answering as AWS JSON services do."""
+"""AWS Signature Version 4 verification (botocore's signing algorithm), answering as AWS JSON services do."""
 
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from hashlib import sha256
+from urllib.parse import quote
 
-from botocore.auth import SIGV4_TIMESTAMP, SigV4Auth
-from botocore.awsrequest import AWSRequest, HTTPHeaders
+from botocore.auth import SIGV4_TIMESTAMP
 from botocore.credentials import Credentials
+from botocore.utils import normalize_url_path
 
 from aml_provider.local.errors import AmlError
 
@@ -97,11 +99,11 @@ class Authenticator:
         timestamp = _single(headers, "x-amz-date")
         _check_clock(timestamp, now)
         signed = {name: headers.get(name, []) for name in signed_names}
-        url = f"http://{_single(headers, 'host')}{path}" + (f"?{query}" if query else "")
         return SignedRequest(
             self.caller_arn,
             method,
-            url,
+            path,
+            query,
             signed,
             timestamp,
             fields["Signature"],
@@ -127,7 +129,8 @@ class SignedRequest:
 
     caller_arn: str
     method: str
-    url: str
+    path: str
+    query: str
     signed: dict[str, list[str]]
     timestamp: str
     signature: str
@@ -137,16 +140,52 @@ class SignedRequest:
     def verify(self, body: bytes) -> str:
         """The caller's ARN, or InvalidSignatureException when the signature does not cover this body."""
         _check_payload_hash(self.signed, body)
-        joined = {name: ",".join(values) for name, values in self.signed.items()}
-        request = AWSRequest(method=self.method, url=self.url, headers=joined, data=body)
-        request.context["timestamp"] = self.timestamp
-        signer = _Verifier(self.credentials, self.region, self.signed)
-        expected = signer.signature(
-            signer.string_to_sign(request, signer.canonical_request(request)), request
-        )
+        expected = hmac.new(
+            _signing_key(self.credentials.secret_key, self.timestamp[:8], self.region),
+            self._string_to_sign(body).encode(),
+            sha256,
+        ).hexdigest()
         if not hmac.compare_digest(expected.encode(), self.signature.encode()):
             raise InvalidSignatureException(SIGNATURE_MISMATCH)
         return self.caller_arn
+
+    def _string_to_sign(self, body: bytes) -> str:
+        """SigV4's string to sign, as botocore's SigV4Auth builds it for the headers the client signed."""
+        names = sorted(self.signed)
+        headers = "".join(
+            f"{name}:{','.join(' '.join(value.split()) for value in self.signed[name])}\n" for name in names
+        )
+        claimed = self.signed.get("x-amz-content-sha256")
+        payload = claimed[0] if claimed else sha256(body).hexdigest()
+        canonical = "\n".join(
+            [
+                self.method.upper(),
+                quote(normalize_url_path(self.path), safe="/~"),
+                _canonical_query(self.query),
+                headers,
+                ";".join(names),
+                payload,
+            ]
+        )
+        scope = f"{self.timestamp[:8]}/{self.region}/{SERVICE_NAME}/aws4_request"
+        return f"AWS4-HMAC-SHA256\n{self.timestamp}\n{scope}\n{sha256(canonical.encode()).hexdigest()}"
+
+
+@lru_cache(maxsize=64)
+def _signing_key(secret: str, day: str, region: str) -> bytes:
+    """SigV4's derived key of a secret for a day and region (the same all day, so derived once)."""
+    key = ("AWS4" + secret).encode()
+    for part in (day, region, SERVICE_NAME, "aws4_request"):
+        key = hmac.new(key, part.encode(), sha256).digest()
+    return key
+
+
+def _canonical_query(query: str) -> str:
+    """The query's `key=value` pairs sorted, as sent (botocore's canonical query string of a URL)."""
+    if not query:
+        return ""
+    pairs = sorted(pair.partition("=")[::2] for pair in query.split("&"))
+    return "&".join(f"{key}={value}" for key, value in pairs)
 
 
 def _check_signed_names(signed_names: list[str], headers: Mapping[str, list[str]]) -> None:
@@ -162,20 +201,6 @@ def _check_signed_names(signed_names: list[str], headers: Mapping[str, list[str]
             f"{shown} must be SignedHeaders in the AWS Authorization when the request has them: "
             "it names the operation."
         )
-
-
-class _Verifier(SigV4Auth):
-    """botocore's signer, told which headers the client signed instead of choosing them itself."""
-
-    def __init__(self, credentials: Credentials, region_name: str, signed: dict[str, list[str]]) -> None:
-        super().__init__(credentials, SERVICE_NAME, region_name)
-        self._signed_headers = HTTPHeaders()
-        for name, values in signed.items():
-            for value in values:
-                self._signed_headers[name] = value
-
-    def headers_to_sign(self, request: AWSRequest) -> HTTPHeaders:
-        return self._signed_headers
 
 
 def _single(headers: Mapping[str, list[str]], name: str) -> str:
