@@ -1,0 +1,525 @@
+"""Real-time Predict latency and throughput against a trivial Starlette app driven the same way in the same run.
+
+Targets: Predict p99 under 5 ms at 200 requests/s, on a quiet service and while the service itself runs a
+training job and a batch prediction job; 2,000 requests/s sustained (at least 98 % of the offered requests
+answered in the phase, no errors, p99 under 100 ms). Each figure is printed next to its target and next
+to the trivial app's figure under the same generator, with the ratio.
+
+The service (`aml-local serve`), its S3 (moto's server) and the trivial app each run in their own process;
+the load comes from another process: HTTP/1.1 keep-alive over raw asyncio sockets, replaying Predict
+requests signed by boto3 beforehand (a SigV4 signature is valid for 15 minutes; each phase signs anew).
+The schedule is open-loop: latency counts from the moment a request was due, so a slow answer that delays
+later requests is charged to them as well.
+
+Run: `.venv/bin/python -m tests.benchmarks.bench_serving [--seconds 10] [--smoke]`; `--smoke` runs tiny and
+enforces no target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import numpy as np
+from botocore.awsrequest import AWSResponse
+
+KEY, SECRET = "AKIABENCHSERVING0000", "bench-serving-secret"
+P99_TARGET_MS = 5.0
+SUSTAINED_RPS = 2000
+SUSTAINED_SHARE = 0.98
+SUSTAINED_P99_MS = 100.0
+QUIET_RPS = 200
+CONNECTIONS = 64
+#: Predict's per-endpoint rate limit is raised (default 200/s) so the sustained phase is not throttled.
+RAISED_PREDICT_RPS = 100_000
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"{url} exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"{url} did not start")
+
+
+@dataclass
+class Processes:
+    s3: subprocess.Popen[bytes]
+    service: subprocess.Popen[bytes]
+    trivial: subprocess.Popen[bytes]
+    s3_url: str
+    service_url: str
+    trivial_url: str
+
+    def stop(self) -> None:
+        for process in (self.service, self.trivial, self.s3):
+            process.terminate()
+        for process in (self.service, self.trivial, self.s3):
+            process.wait()
+
+
+def start_processes(data_dir: Path) -> Processes:
+    s3_port, port, trivial_port = free_port(), free_port(), free_port()
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": KEY, "AWS_SECRET_ACCESS_KEY": SECRET}
+    s3 = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(s3_port)], env=env, **quiet
+    )
+    s3_url = f"http://127.0.0.1:{s3_port}"
+    command = [sys.executable, "-m", "aml_provider.local.cli", "serve", "--port", str(port)]
+    command += ["--data-dir", str(data_dir), "--s3-endpoint", s3_url]
+    command += [
+        "--predict-rps",
+        str(RAISED_PREDICT_RPS),
+        "--access-key-id",
+        KEY,
+        "--secret-access-key",
+        SECRET,
+    ]
+    service = subprocess.Popen(command, env=env, **quiet)
+    trivial = subprocess.Popen(
+        [sys.executable, "-m", "tests.benchmarks.bench_serving", "--trivial-app", str(trivial_port)],
+        env=env,
+        **quiet,
+    )
+    processes = Processes(
+        s3, service, trivial, s3_url, f"http://127.0.0.1:{port}", f"http://127.0.0.1:{trivial_port}"
+    )
+    wait_until_up(s3_url, s3)
+    wait_until_up(f"{processes.service_url}/health", service)
+    wait_until_up(f"{processes.trivial_url}/health", trivial)
+    return processes
+
+
+# --- the trivial app ------------------------------------------------------------------------------------
+
+
+def serve_trivial_app(port: int) -> None:
+    """A Starlette app that answers any POST with a fixed Predict result, under uvicorn as the service runs."""
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    answer = json.dumps(
+        {"Prediction": {"predictedLabel": "1", "predictedScores": {"1": 0.75}, "details": {}}}
+    ).encode()
+
+    async def predict(request: Request) -> Response:
+        await request.body()
+        return Response(answer, media_type="application/x-amz-json-1.1")
+
+    async def health(request: Request) -> Response:
+        return Response(b"{}", media_type="application/json")
+
+    app = Starlette(routes=[Route("/health", health), Route("/{path:path}", predict, methods=["POST"])])
+    uvicorn.run(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+
+
+# --- data, model and jobs ------------------------------------------------------------------------------
+
+
+def client(service: str, endpoint: str) -> Any:
+    return boto3.session.Session().client(
+        service,  # type: ignore[call-overload]
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=KEY,
+        aws_secret_access_key=SECRET,
+    )
+
+
+COLUMNS = ["age", "balance", "duration", "campaign", "job", "marital", "contact", "note", "y"]
+ATTRIBUTES = [
+    *({"attributeName": name, "attributeType": "NUMERIC"} for name in COLUMNS[:4]),
+    *({"attributeName": name, "attributeType": "CATEGORICAL"} for name in COLUMNS[4:7]),
+    {"attributeName": "note", "attributeType": "TEXT"},
+    {"attributeName": "y", "attributeType": "BINARY"},
+]
+JOBS = ["admin", "blue-collar", "technician", "services", "management", "retired"]
+
+
+def rows(count: int, seed: int) -> list[list[str]]:
+    """Bank-marketing-like rows whose label depends on a few of the columns."""
+    rng = np.random.default_rng(seed)
+    age, balance = rng.integers(18, 90, count), rng.normal(1500, 3000, count).round(0)
+    duration, campaign = rng.exponential(250, count).round(0), rng.integers(1, 10, count)
+    job = rng.integers(0, len(JOBS), count)
+    y = (duration / 250 + (job == 4) * 0.8 - campaign * 0.1 + rng.normal(0, 0.7, count)) > 1.0
+    return [
+        [
+            str(age[i]),
+            str(balance[i]),
+            str(duration[i]),
+            str(campaign[i]),
+            JOBS[job[i]],
+            ("married", "single")[i % 2],
+            ("cellular", "telephone")[i % 3 == 0],
+            f"called {'twice' if campaign[i] > 2 else 'once'} about term deposit",
+            str(int(y[i])),
+        ]
+        for i in range(count)
+    ]
+
+
+def upload(s3: Any, key: str, count: int, seed: int) -> str:
+    lines = [",".join(COLUMNS), *(",".join(row) for row in rows(count, seed))]
+    s3.put_object(Bucket="bench-serving", Key=key, Body=("\n".join(lines) + "\n").encode())
+    return f"s3://bench-serving/{key}"
+
+
+def create_data_source(ml: Any, source_id: str, uri: str) -> None:
+    schema = {
+        "version": "1.0",
+        "dataFormat": "CSV",
+        "dataFileContainsHeader": True,
+        "targetAttributeName": "y",
+        "attributes": ATTRIBUTES,
+    }
+    spec = {"DataLocationS3": uri, "DataSchema": json.dumps(schema)}
+    ml.create_data_source_from_s3(DataSourceId=source_id, ComputeStatistics=True, DataSpec=spec)
+
+
+def wait_for(ml: Any, getter: str, key: str, entity_id: str) -> dict[str, Any]:
+    while (entity := getattr(ml, getter)(**{key: entity_id}))["Status"] not in ("COMPLETED", "FAILED"):
+        time.sleep(0.2)
+    if entity["Status"] != "COMPLETED":
+        raise SystemExit(f"{entity_id} FAILED: {entity.get('Message')}")
+    return entity  # type: ignore[no-any-return]
+
+
+def prepare(processes: Processes, big_rows: int) -> tuple[str, list[dict[str, str]]]:
+    """A READY endpoint of a small BINARY model, the big datasource for the background jobs, test records."""
+    ml, s3 = client("machinelearning", processes.service_url), client("s3", processes.s3_url)
+    s3.create_bucket(Bucket="bench-serving")
+    create_data_source(ml, "ds-small", upload(s3, "small.csv", 5000, seed=1))
+    create_data_source(ml, "ds-big", upload(s3, "big.csv", big_rows, seed=2))
+    wait_for(ml, "get_data_source", "DataSourceId", "ds-small")
+    ml.create_ml_model(MLModelId="ml-serving", MLModelType="BINARY", TrainingDataSourceId="ds-small")
+    wait_for(ml, "get_ml_model", "MLModelId", "ml-serving")
+    ml.create_realtime_endpoint(MLModelId="ml-serving")
+    while ml.get_ml_model(MLModelId="ml-serving")["EndpointInfo"]["EndpointStatus"] != "READY":
+        time.sleep(0.1)
+    wait_for(ml, "get_data_source", "DataSourceId", "ds-big")
+    records = [dict(zip(COLUMNS[:-1], row[:-1], strict=True)) for row in rows(500, seed=3)]
+    return "ml-serving", records
+
+
+def start_background_jobs(processes: Processes, tag: str) -> list[tuple[str, str, str]]:
+    """A training job and a batch prediction job on the big datasource; answers what to poll."""
+    ml = client("machinelearning", processes.service_url)
+    ml.create_ml_model(
+        MLModelId=f"ml-bg-{tag}",
+        MLModelType="BINARY",
+        TrainingDataSourceId="ds-big",
+        Parameters={"sgd.maxPasses": "30"},
+    )
+    ml.create_batch_prediction(
+        BatchPredictionId=f"bp-bg-{tag}",
+        MLModelId="ml-serving",
+        BatchPredictionDataSourceId="ds-big",
+        OutputUri=f"s3://bench-serving/out-{tag}/",
+    )
+    return [
+        ("get_ml_model", "MLModelId", f"ml-bg-{tag}"),
+        ("get_batch_prediction", "BatchPredictionId", f"bp-bg-{tag}"),
+    ]
+
+
+def job_statuses(processes: Processes, jobs: list[tuple[str, str, str]]) -> list[str]:
+    ml = client("machinelearning", processes.service_url)
+    return [getattr(ml, getter)(**{key: entity_id})["Status"] for getter, key, entity_id in jobs]
+
+
+# --- the load generator -------------------------------------------------------------------------------
+
+
+def signed_requests(url: str, model_id: str, records: list[dict[str, str]]) -> list[bytes]:
+    """Raw HTTP requests for Predict of each record, as boto3 signs them (captured before they are sent)."""
+    ml = client("machinelearning", url)
+    captured: list[bytes] = []
+
+    def capture(request: Any, **_: Any) -> AWSResponse:
+        netloc = request.url.split("/")[2]
+        headers = {
+            "Host": netloc,
+            **{k: (v.decode() if isinstance(v, bytes) else v) for k, v in request.headers.items()},
+        }
+        body = request.body if isinstance(request.body, bytes) else request.body.encode()
+        headers["Content-Length"] = str(len(body))
+        path = "/" + request.url.split("/", 3)[3] if request.url.count("/") >= 3 else "/"
+        head = f"POST {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        captured.append(head.encode() + b"\r\n" + body)
+        return AWSResponse(request.url, 200, {}, _Raw(b'{"Prediction": {"details": {}}}'))
+
+    ml.meta.events.register_first("before-send.machinelearning.Predict", capture)
+    for record in records:
+        ml.predict(MLModelId=model_id, Record=record, PredictEndpoint=url)
+    return captured
+
+
+class _Raw:
+    def __init__(self, content: bytes) -> None:
+        self.content = content
+
+    def stream(self, **_: Any) -> list[bytes]:
+        return [self.content]
+
+
+async def _read_response(reader: asyncio.StreamReader) -> int:
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line[:15].lower() == b"content-length:":
+            length = int(line[15:])
+    await reader.readexactly(length)
+    return status
+
+
+async def _drive(url: str, requests: list[bytes], rate: float, seconds: float) -> dict[str, Any]:
+    host, port = url.removeprefix("http://").split(":")
+    total = int(rate * seconds)
+    latencies = np.zeros(total)
+    statuses = np.zeros(total, dtype=np.int32)
+    counter = iter(range(total))
+    start = time.perf_counter() + 0.2
+    finished = [0.0]
+
+    async def connection() -> None:
+        reader, writer = await asyncio.open_connection(host, int(port))
+        try:
+            for index in counter:
+                due = start + index / rate
+                delay = due - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                writer.write(requests[index % len(requests)])
+                statuses[index] = await _read_response(reader)
+                finished[0] = time.perf_counter()
+                latencies[index] = finished[0] - due
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(connection() for _ in range(CONNECTIONS)))
+    elapsed = finished[0] - start
+    return {"latencies": latencies.tolist(), "statuses": statuses.tolist(), "elapsed": elapsed}
+
+
+def _generator(url: str, requests: list[bytes], rate: float, seconds: float, results: Any) -> None:
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    results.put(asyncio.run(_drive(url, requests, rate, seconds)))
+
+
+@dataclass
+class Phase:
+    offered: float
+    answered: int
+    errors: int
+    achieved: float
+    p50: float
+    p99: float
+
+    def __str__(self) -> str:
+        return (
+            f"{self.achieved:7.0f}/s answered of {self.offered:.0f}/s offered, {self.errors} errors, "
+            f"p50 {self.p50:6.2f} ms, p99 {self.p99:7.2f} ms"
+        )
+
+
+def drive(url: str, requests: list[bytes], rate: float, seconds: float, generators: int = 1) -> Phase:
+    """Run the load from `generators` separate processes, each at rate/generators; answer the figures."""
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    loaders = [
+        context.Process(target=_generator, args=(url, requests, rate / generators, seconds, results))
+        for _ in range(generators)
+    ]
+    for loader in loaders:
+        loader.start()
+    outcomes = [results.get() for _ in loaders]
+    for loader in loaders:
+        loader.join()
+    latencies = np.array([x for o in outcomes for x in o["latencies"]]) * 1000
+    statuses = np.array([x for o in outcomes for x in o["statuses"]])
+    elapsed = max(o["elapsed"] for o in outcomes)
+    ok = int((statuses == 200).sum())
+    return Phase(
+        rate,
+        ok,
+        len(statuses) - ok,
+        ok / max(elapsed, 1e-9),
+        float(np.percentile(latencies, 50)),
+        float(np.percentile(latencies, 99)),
+    )
+
+
+# --- the run ---------------------------------------------------------------------------------------------
+
+
+def line(name: str, ours: float, reference: float, target: str, met: bool, unit: str = "ms") -> str:
+    ratio = ours / reference if reference else float("nan")
+    return (
+        f"{name:<44} {ours:9.2f} {unit:<5} trivial app {reference:9.2f} {unit:<5} ratio {ratio:5.2f}  "
+        f"target {target:<14} {'met' if met else 'MISSED'}"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of each load phase")
+    parser.add_argument("--big-rows", type=int, default=400_000, help="rows of the background jobs' data")
+    parser.add_argument("--generators", type=int, default=1, help="load processes in the sustained phase")
+    parser.add_argument("--smoke", action="store_true", help="tiny run, targets not enforced")
+    parser.add_argument("--trivial-app", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.trivial_app:
+        serve_trivial_app(args.trivial_app)
+        return 0
+    seconds, big_rows = (1.0, 2000) if args.smoke else (args.seconds, args.big_rows)
+    print(
+        f"Non-default service settings: --predict-rps {RAISED_PREDICT_RPS} (default 200) so the "
+        f"{SUSTAINED_RPS}/s phase is not throttled; S3 is moto's server in its own process."
+    )
+    with tempfile.TemporaryDirectory(prefix="bench-serving-") as workdir:
+        processes = start_processes(Path(workdir))
+        try:
+            results = run_phases(processes, seconds, big_rows, args.generators)
+        finally:
+            processes.stop()
+    print("\n".join(text for text, _ in results))
+    met = all(ok for _, ok in results)
+    if args.smoke:
+        print("smoke run: targets not enforced")
+        return 0
+    print("targets met" if met else "TARGETS MISSED")
+    return 0 if met else 1
+
+
+def run_phases(
+    processes: Processes, seconds: float, big_rows: int, generators: int
+) -> list[tuple[str, bool]]:
+    model_id, records = prepare(processes, big_rows)
+    service, trivial = processes.service_url, processes.trivial_url
+
+    def sign() -> tuple[list[bytes], list[bytes]]:
+        return signed_requests(service, model_id, records), signed_requests(trivial, model_id, records)
+
+    ours_requests, trivial_requests = sign()
+    drive(service, ours_requests, QUIET_RPS, 1.0)  # warm both
+    drive(trivial, trivial_requests, QUIET_RPS, 1.0)
+    results = []
+    quiet, quiet_ref = (
+        drive(service, ours_requests, QUIET_RPS, seconds),
+        drive(trivial, trivial_requests, QUIET_RPS, seconds),
+    )
+    print(f"quiet, 200/s: service {quiet}\n              trivial {quiet_ref}")
+    results.append(
+        (
+            line(
+                "Predict p99 at 200/s, quiet",
+                quiet.p99,
+                quiet_ref.p99,
+                f"< {P99_TARGET_MS} ms",
+                quiet.p99 < P99_TARGET_MS and quiet.errors == 0,
+            ),
+            quiet.p99 < P99_TARGET_MS and quiet.errors == 0,
+        )
+    )
+
+    ours_requests, trivial_requests = sign()
+    jobs = start_background_jobs(processes, "a")
+    while "PENDING" in job_statuses(processes, jobs):
+        time.sleep(0.1)
+    busy = drive(service, ours_requests, QUIET_RPS, seconds)
+    busy_ref = drive(trivial, trivial_requests, QUIET_RPS, seconds)
+    statuses = job_statuses(processes, jobs)
+    print(
+        f"jobs, 200/s:  service {busy}\n              trivial {busy_ref}\n"
+        f"              training and batch prediction after the phases: {statuses}"
+    )
+    during = statuses == ["INPROGRESS", "INPROGRESS"]
+    ok = busy.p99 < P99_TARGET_MS and busy.errors == 0 and during
+    results.append(
+        (
+            line(
+                "Predict p99 at 200/s, training + batch running",
+                busy.p99,
+                busy_ref.p99,
+                f"< {P99_TARGET_MS} ms",
+                ok,
+            )
+            + ("" if during else " (a job ended early)"),
+            ok,
+        )
+    )
+    while set(job_statuses(processes, jobs)) & {"PENDING", "INPROGRESS"}:
+        time.sleep(0.5)
+
+    ours_requests, trivial_requests = sign()
+    full = drive(service, ours_requests, SUSTAINED_RPS, seconds, generators)
+    full_ref = drive(trivial, trivial_requests, SUSTAINED_RPS, seconds, generators)
+    print(f"sustained:    service {full}\n              trivial {full_ref}")
+    ok = full.achieved >= SUSTAINED_SHARE * SUSTAINED_RPS and full.errors == 0 and full.p99 < SUSTAINED_P99_MS
+    results.append(
+        (
+            line(
+                f"Predict answered/s at {SUSTAINED_RPS}/s offered",
+                full.achieved,
+                full_ref.achieved,
+                f">= {SUSTAINED_SHARE * SUSTAINED_RPS:.0f}/s",
+                ok,
+                "/s",
+            ),
+            ok,
+        )
+    )
+    results.append(
+        (
+            line(
+                f"Predict p99 at {SUSTAINED_RPS}/s offered",
+                full.p99,
+                full_ref.p99,
+                f"< {SUSTAINED_P99_MS:.0f} ms",
+                full.p99 < SUSTAINED_P99_MS,
+            ),
+            full.p99 < SUSTAINED_P99_MS,
+        )
+    )
+    return results
+
+
+if __name__ == "__main__":
+    sys.exit(main())
