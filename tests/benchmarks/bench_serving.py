@@ -26,6 +26,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -232,30 +233,61 @@ def prepare(processes: Processes, big_rows: int) -> tuple[str, list[dict[str, st
     return "ml-serving", records
 
 
-def start_background_jobs(processes: Processes, tag: str) -> list[tuple[str, str, str]]:
-    """A training job and a batch prediction job on the big datasource; answers what to poll."""
-    ml = client("machinelearning", processes.service_url)
-    ml.create_ml_model(
-        MLModelId=f"ml-bg-{tag}",
-        MLModelType="BINARY",
-        TrainingDataSourceId="ds-big",
-        Parameters={"sgd.maxPasses": "30"},
-    )
-    ml.create_batch_prediction(
-        BatchPredictionId=f"bp-bg-{tag}",
-        MLModelId="ml-serving",
-        BatchPredictionDataSourceId="ds-big",
-        OutputUri=f"s3://bench-serving/out-{tag}/",
-    )
-    return [
-        ("get_ml_model", "MLModelId", f"ml-bg-{tag}"),
-        ("get_batch_prediction", "BatchPredictionId", f"bp-bg-{tag}"),
-    ]
+class BackgroundJobs:
+    """Keeps a training job and a batch prediction job on the big datasource running while the block runs:
+    whenever one ends, another of its kind starts. Counts how many started and how many ended COMPLETED."""
 
+    def __init__(self, processes: Processes) -> None:
+        self.ml = client("machinelearning", processes.service_url)
+        self.stop = threading.Event()
+        self.started = self.completed = 0
+        self.thread = threading.Thread(target=self._keep_running, daemon=True)
 
-def job_statuses(processes: Processes, jobs: list[tuple[str, str, str]]) -> list[str]:
-    ml = client("machinelearning", processes.service_url)
-    return [getattr(ml, getter)(**{key: entity_id})["Status"] for getter, key, entity_id in jobs]
+    def __enter__(self) -> BackgroundJobs:
+        self.running = [self._start(kind) for kind in ("MLModel", "BatchPrediction")]
+        while "PENDING" in [self._status(kind, entity_id) for kind, entity_id in self.running]:
+            time.sleep(0.1)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop.set()
+        self.thread.join()
+        for kind, entity_id in self.running:
+            while self._status(kind, entity_id) in ("PENDING", "INPROGRESS"):
+                time.sleep(0.5)
+
+    def _start(self, kind: str) -> tuple[str, str]:
+        self.started += 1
+        entity_id = f"bg-{kind.lower()}-{self.started}"
+        if kind == "MLModel":
+            self.ml.create_ml_model(
+                MLModelId=entity_id,
+                MLModelType="BINARY",
+                TrainingDataSourceId="ds-big",
+                Parameters={"sgd.maxPasses": "30"},
+            )
+        else:
+            self.ml.create_batch_prediction(
+                BatchPredictionId=entity_id,
+                MLModelId="ml-serving",
+                BatchPredictionDataSourceId="ds-big",
+                OutputUri=f"s3://bench-serving/{entity_id}/",
+            )
+        return kind, entity_id
+
+    def _status(self, kind: str, entity_id: str) -> str:
+        if kind == "MLModel":
+            return str(self.ml.get_ml_model(MLModelId=entity_id)["Status"])
+        return str(self.ml.get_batch_prediction(BatchPredictionId=entity_id)["Status"])
+
+    def _keep_running(self) -> None:
+        while not self.stop.wait(0.1):
+            for index, (kind, entity_id) in enumerate(self.running):
+                status = self._status(kind, entity_id)
+                if status not in ("PENDING", "INPROGRESS"):
+                    self.completed += status == "COMPLETED"
+                    self.running[index] = self._start(kind)
 
 
 # --- the load generator -------------------------------------------------------------------------------
@@ -345,12 +377,40 @@ def _generator(url: str, requests: list[bytes], rate: float, seconds: float, res
 
 @dataclass
 class Phase:
+    """The figures of one or more load runs at the same offered rate."""
+
     offered: float
-    answered: int
-    errors: int
-    achieved: float
-    p50: float
-    p99: float
+    latencies: np.ndarray  # ms, from the moment each request was due
+    statuses: np.ndarray
+    seconds: float
+
+    @property
+    def answered(self) -> int:
+        return int((self.statuses == 200).sum())
+
+    @property
+    def errors(self) -> int:
+        return len(self.statuses) - self.answered
+
+    @property
+    def achieved(self) -> float:
+        return self.answered / max(self.seconds, 1e-9)
+
+    @property
+    def p50(self) -> float:
+        return float(np.percentile(self.latencies, 50))
+
+    @property
+    def p99(self) -> float:
+        return float(np.percentile(self.latencies, 99))
+
+    def __add__(self, other: Phase) -> Phase:
+        return Phase(
+            self.offered,
+            np.concatenate([self.latencies, other.latencies]),
+            np.concatenate([self.statuses, other.statuses]),
+            self.seconds + other.seconds,
+        )
 
     def __str__(self) -> str:
         return (
@@ -374,16 +434,20 @@ def drive(url: str, requests: list[bytes], rate: float, seconds: float, generato
         loader.join()
     latencies = np.array([x for o in outcomes for x in o["latencies"]]) * 1000
     statuses = np.array([x for o in outcomes for x in o["statuses"]])
-    elapsed = max(o["elapsed"] for o in outcomes)
-    ok = int((statuses == 200).sum())
-    return Phase(
-        rate,
-        ok,
-        len(statuses) - ok,
-        ok / max(elapsed, 1e-9),
-        float(np.percentile(latencies, 50)),
-        float(np.percentile(latencies, 99)),
-    )
+    return Phase(rate, latencies, statuses, max(o["elapsed"] for o in outcomes))
+
+
+def compare(
+    targets: list[tuple[str, list[bytes]]], rate: float, seconds: float, rounds: int, generators: int = 1
+) -> list[Phase]:
+    """Each target driven for `rounds` slices of seconds/rounds, alternating, so that both see the same
+    share of whatever else the machine is doing."""
+    totals: list[Phase | None] = [None] * len(targets)
+    for _ in range(rounds):
+        for index, (url, requests) in enumerate(targets):
+            phase = drive(url, requests, rate, seconds / rounds, generators)
+            totals[index] = phase if totals[index] is None else totals[index] + phase  # type: ignore[operator]
+    return [phase for phase in totals if phase is not None]
 
 
 # --- the run ---------------------------------------------------------------------------------------------
@@ -392,15 +456,16 @@ def drive(url: str, requests: list[bytes], rate: float, seconds: float, generato
 def line(name: str, ours: float, reference: float, target: str, met: bool, unit: str = "ms") -> str:
     ratio = ours / reference if reference else float("nan")
     return (
-        f"{name:<44} {ours:9.2f} {unit:<5} trivial app {reference:9.2f} {unit:<5} ratio {ratio:5.2f}  "
-        f"target {target:<14} {'met' if met else 'MISSED'}"
+        f"{name:<46} {ours:9.2f} {unit:<3} trivial app {reference:9.2f} {unit:<3} ratio {ratio:5.2f}  "
+        f"target {target:<10} {'met' if met else 'MISSED'}"
     )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=10.0, help="length of each load phase")
-    parser.add_argument("--big-rows", type=int, default=400_000, help="rows of the background jobs' data")
+    parser.add_argument("--seconds", type=float, default=20.0, help="length of each load phase per target")
+    parser.add_argument("--rounds", type=int, default=4, help="alternating slices of each phase")
+    parser.add_argument("--big-rows", type=int, default=200_000, help="rows of the background jobs' data")
     parser.add_argument("--generators", type=int, default=1, help="load processes in the sustained phase")
     parser.add_argument("--smoke", action="store_true", help="tiny run, targets not enforced")
     parser.add_argument("--trivial-app", type=int, metavar="PORT", help=argparse.SUPPRESS)
@@ -408,70 +473,54 @@ def main() -> int:
     if args.trivial_app:
         serve_trivial_app(args.trivial_app)
         return 0
-    seconds, big_rows = (1.0, 2000) if args.smoke else (args.seconds, args.big_rows)
+    seconds, rounds, big_rows = (1.0, 1, 2000) if args.smoke else (args.seconds, args.rounds, args.big_rows)
     print(
         f"Non-default service settings: --predict-rps {RAISED_PREDICT_RPS} (default 200) so the "
-        f"{SUSTAINED_RPS}/s phase is not throttled; S3 is moto's server in its own process."
+        f"{SUSTAINED_RPS}/s phase is not throttled; S3 is moto's server in its own process. "
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the start."
     )
     with tempfile.TemporaryDirectory(prefix="bench-serving-") as workdir:
         processes = start_processes(Path(workdir))
         try:
-            results = run_phases(processes, seconds, big_rows, args.generators)
+            results = run_phases(processes, seconds, rounds, big_rows, args.generators)
         finally:
             processes.stop()
     print("\n".join(text for text, _ in results))
-    met = all(ok for _, ok in results)
     if args.smoke:
         print("smoke run: targets not enforced")
         return 0
+    met = all(ok for _, ok in results)
     print("targets met" if met else "TARGETS MISSED")
     return 0 if met else 1
 
 
 def run_phases(
-    processes: Processes, seconds: float, big_rows: int, generators: int
+    processes: Processes, seconds: float, rounds: int, big_rows: int, generators: int
 ) -> list[tuple[str, bool]]:
     model_id, records = prepare(processes, big_rows)
     service, trivial = processes.service_url, processes.trivial_url
 
-    def sign() -> tuple[list[bytes], list[bytes]]:
-        return signed_requests(service, model_id, records), signed_requests(trivial, model_id, records)
+    def targets() -> list[tuple[str, list[bytes]]]:
+        """Freshly signed requests for both (a signature is valid for 15 minutes)."""
+        return [(url, signed_requests(url, model_id, records)) for url in (service, trivial)]
 
-    ours_requests, trivial_requests = sign()
-    drive(service, ours_requests, QUIET_RPS, 1.0)  # warm both
-    drive(trivial, trivial_requests, QUIET_RPS, 1.0)
+    compare(targets(), QUIET_RPS, 2.0, 1)  # warm both
     results = []
-    quiet, quiet_ref = (
-        drive(service, ours_requests, QUIET_RPS, seconds),
-        drive(trivial, trivial_requests, QUIET_RPS, seconds),
-    )
+    quiet, quiet_ref = compare(targets(), QUIET_RPS, seconds, rounds)
     print(f"quiet, 200/s: service {quiet}\n              trivial {quiet_ref}")
+    ok = quiet.p99 < P99_TARGET_MS and quiet.errors == 0
     results.append(
-        (
-            line(
-                "Predict p99 at 200/s, quiet",
-                quiet.p99,
-                quiet_ref.p99,
-                f"< {P99_TARGET_MS} ms",
-                quiet.p99 < P99_TARGET_MS and quiet.errors == 0,
-            ),
-            quiet.p99 < P99_TARGET_MS and quiet.errors == 0,
-        )
+        (line("Predict p99 at 200/s, quiet", quiet.p99, quiet_ref.p99, f"< {P99_TARGET_MS} ms", ok), ok)
     )
 
-    ours_requests, trivial_requests = sign()
-    jobs = start_background_jobs(processes, "a")
-    while "PENDING" in job_statuses(processes, jobs):
-        time.sleep(0.1)
-    busy = drive(service, ours_requests, QUIET_RPS, seconds)
-    busy_ref = drive(trivial, trivial_requests, QUIET_RPS, seconds)
-    statuses = job_statuses(processes, jobs)
+    signed = targets()
+    with BackgroundJobs(processes) as jobs:
+        busy, busy_ref = compare(signed, QUIET_RPS, seconds, rounds)
     print(
         f"jobs, 200/s:  service {busy}\n              trivial {busy_ref}\n"
-        f"              training and batch prediction after the phases: {statuses}"
+        f"              background jobs: {jobs.started} started, {jobs.completed} completed during the phase"
     )
-    during = statuses == ["INPROGRESS", "INPROGRESS"]
-    ok = busy.p99 < P99_TARGET_MS and busy.errors == 0 and during
+    ok = busy.p99 < P99_TARGET_MS and busy.errors == 0
     results.append(
         (
             line(
@@ -480,19 +529,14 @@ def run_phases(
                 busy_ref.p99,
                 f"< {P99_TARGET_MS} ms",
                 ok,
-            )
-            + ("" if during else " (a job ended early)"),
+            ),
             ok,
         )
     )
-    while set(job_statuses(processes, jobs)) & {"PENDING", "INPROGRESS"}:
-        time.sleep(0.5)
 
-    ours_requests, trivial_requests = sign()
-    full = drive(service, ours_requests, SUSTAINED_RPS, seconds, generators)
-    full_ref = drive(trivial, trivial_requests, SUSTAINED_RPS, seconds, generators)
+    full, full_ref = compare(targets(), SUSTAINED_RPS, seconds, rounds, generators)
     print(f"sustained:    service {full}\n              trivial {full_ref}")
-    ok = full.achieved >= SUSTAINED_SHARE * SUSTAINED_RPS and full.errors == 0 and full.p99 < SUSTAINED_P99_MS
+    ok = full.achieved >= SUSTAINED_SHARE * SUSTAINED_RPS and full.errors == 0
     results.append(
         (
             line(
@@ -506,6 +550,7 @@ def run_phases(
             ok,
         )
     )
+    ok = full.p99 < SUSTAINED_P99_MS
     results.append(
         (
             line(
@@ -513,9 +558,9 @@ def run_phases(
                 full.p99,
                 full_ref.p99,
                 f"< {SUSTAINED_P99_MS:.0f} ms",
-                full.p99 < SUSTAINED_P99_MS,
+                ok,
             ),
-            full.p99 < SUSTAINED_P99_MS,
+            ok,
         )
     )
     return results
