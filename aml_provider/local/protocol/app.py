@@ -138,7 +138,7 @@ class _Api:
         try:
             signed = self.authenticator.check_headers(
                 request.method,
-                request.scope.get("raw_path", request.url.path.encode()).decode("latin-1"),
+                (request.scope.get("raw_path") or request.scope["path"].encode()).decode("latin-1"),
                 request.scope.get("query_string", b"").decode("latin-1"),
                 _headers(request),
                 now=datetime.now(UTC),

@@ -23,6 +23,8 @@ UNENFORCED_PATTERNS = frozenset({"VipURL"})
 RESERVED_IDS = frozenset({".", ".."})
 #: S3 URIs used as given: Amazon ML refuses `//`, `/./` and `/../` in an OutputUri.
 UNNORMALISED_URIS = frozenset({"OutputUri"})
+#: Shape metadata that constrains a value.
+CONSTRAINTS = frozenset({"min", "max", "pattern", "enum"})
 #: Members where an empty string means "not given": an empty Recipe and RecipeUri ask for the suggested recipe.
 EMPTY_MEANS_ABSENT = frozenset({("CreateMLModelInput", "RecipeUri")})
 _LONGEST_SHOWN_VALUE = 200
@@ -86,12 +88,24 @@ def _problems(shape: Shape, value: Any, path: str, hidden: bool) -> Iterator[str
         for number, item in enumerate(value, start=1):
             yield from _problems(shape.member, item, f"{path}.{number}.member", hidden)
     elif isinstance(shape, MapShape):
+        any_key, any_value = _any_string(shape.key), _any_string(shape.value)
         for key, item in value.items():
-            yield from _problems(shape.key, key, path, hidden)
+            if not (any_key and type(key) is str):
+                yield from _problems(shape.key, key, path, hidden)
             if item is None:
                 yield f"Value null at '{path}.{key}' failed to satisfy constraint: Member must not be null"
-            else:
+            elif not (any_value and type(item) is str):
                 yield from _problems(shape.value, item, f"{path}.{key}", hidden)
+
+
+def _any_string(shape: Shape) -> bool:
+    """Whether every string is valid for `shape` (a Predict Record's names and values): then a map's
+    entries need no walk each (the walk costs more than the rest of a Predict call's validation)."""
+    return (
+        shape.type_name == "string"
+        and not CONSTRAINTS & shape.metadata.keys()
+        and shape.name not in ("EntityId", "S3Url")
+    )
 
 
 def _structure_problems(
@@ -156,7 +170,7 @@ def normalise_s3_uris(shape: StructureShape | None, params: dict[str, Any]) -> N
     """Normalise in place every S3 URI of a valid request but OutputUri (which Amazon ML refuses with such
     segments, see batch predictions): `.` and empty key segments are dropped, so `s3://b/a//./c/` names
     `s3://b/a/c/`; a trailing `/` (a prefix) stays."""
-    for name, member in (shape.members.items() if shape else ()):
+    for name, member in shape.members.items() if shape else ():
         value = params.get(name)
         if isinstance(member, StructureShape) and isinstance(value, dict):
             normalise_s3_uris(member, value)

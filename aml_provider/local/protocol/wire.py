@@ -110,15 +110,15 @@ def _too_deep() -> NoReturn:
 
 def _depth(value: Any) -> int:
     """How deeply arrays and objects nest in `value` (a scalar: 0), without recursion."""
+    if not isinstance(value, (dict, list)):
+        return 0
     deepest = 0
     pending = [(value, 1)]
     while pending:
         item, level = pending.pop()
-        if isinstance(item, (dict, list)):
-            deepest = max(deepest, level)
-            pending.extend(
-                (child, level + 1) for child in (item.values() if isinstance(item, dict) else item)
-            )
+        deepest = max(deepest, level)
+        children = item.values() if isinstance(item, dict) else item
+        pending.extend((child, level + 1) for child in children if isinstance(child, (dict, list)))
     return deepest
 
 

@@ -177,9 +177,11 @@ class FeaturePipeline:
         return self._matrix(rows, cols, data, size)
 
     def record_features(self, record: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """The non-zero feature columns (ascending) and values of one record, as the single row of
-        `transform` would hold them, without building a sparse matrix (real-time Predict)."""
+        """The non-zero feature columns and values of one record, as the single row of `transform` would
+        hold them, without building a sparse matrix (real-time Predict)."""
         _, cols, data = self._entries(record, 1, grow=False)
+        if len(set(cols.tolist())) == len(cols):  # no repeated token: nothing to sum
+            return cols, data
         unique, position = np.unique(cols, return_inverse=True)
         values = np.bincount(position, weights=data, minlength=len(unique))
         values[self._indicator_mask()[unique]] = 1.0
