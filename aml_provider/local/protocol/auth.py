@@ -255,15 +255,9 @@ def _basic_time(timestamp: str) -> datetime:
     """An ISO-8601 basic UTC time (`20261206T213000Z`, SIGV4_TIMESTAMP) without strptime's cost."""
     if not _BASIC_TIME.fullmatch(timestamp):
         raise ValueError(timestamp)
-    numbers = (
-        timestamp[0:4],
-        timestamp[4:6],
-        timestamp[6:8],
-        timestamp[9:11],
-        timestamp[11:13],
-        timestamp[13:15],
-    )
-    return datetime(*map(int, numbers), tzinfo=UTC)
+    year, month, day = int(timestamp[0:4]), int(timestamp[4:6]), int(timestamp[6:8])
+    hour, minute, second = int(timestamp[9:11]), int(timestamp[11:13]), int(timestamp[13:15])
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 def _check_payload_hash(signed: dict[str, list[str]], body: bytes) -> None:
