@@ -23,9 +23,8 @@ import pytest
 
 from aml_provider.local import LocalAml
 from aml_provider.local.config import ServiceConfig
-from aml_provider.local.jobs.context import PUBLICATION_PLAN
+from aml_provider.local.jobs.context import PUBLICATION_PLAN, artifacts_dir
 from aml_provider.local.jobs.recovery import recover
-from aml_provider.local.jobs.runner import artifacts_dir
 from aml_provider.local.server import bind_socket
 from aml_provider.local.store import EntityStore, now
 from tests.helpers import TERMINAL_STATUSES, put_text, schema_text, unique_id, wait_for

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from aml_provider.local import LocalAml
 from aml_provider.local.data import DataSourceReader, S3Store
 from aml_provider.local.data.databases import DatabaseQuery, stage_query
-from aml_provider.local.jobs.runner import artifacts_dir
+from aml_provider.local.jobs.context import artifacts_dir
 from tests.helpers import put_text, service_unavailable, unique_id, wait_for
 from tests.output_shapes import assert_valid_output
 

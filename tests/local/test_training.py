@@ -25,7 +25,7 @@ from sklearn.linear_model import LogisticRegression, RidgeCV
 from sklearn.metrics import f1_score, mean_squared_error, roc_auc_score
 from sklearn.preprocessing import StandardScaler
 
-from aml_provider.local.jobs.runner import artifacts_dir
+from aml_provider.local.jobs.context import artifacts_dir
 from aml_provider.local.jobs.training import load_trained_model
 from tests.helpers import put_text, unique_id, wait_for
 from tests.output_shapes import assert_valid_output

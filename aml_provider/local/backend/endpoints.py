@@ -24,7 +24,7 @@ from aml_provider.local.errors import (
     PredictorNotMountedException,
     ResourceNotFoundException,
 )
-from aml_provider.local.jobs.runner import artifacts_dir
+from aml_provider.local.jobs.context import artifacts_dir
 from aml_provider.local.store import EntityStore, StoredEntity, now
 
 logger = logging.getLogger(__name__)

@@ -2,18 +2,35 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from aml_provider.local.config import ServiceConfig
 from aml_provider.local.data.s3 import S3Store
+from aml_provider.local.store.names import storage_name
 
 #: A job's scratch space inside its artifacts; removed when the job ends and at every start-up.
 SCRATCH = "scratch"
 #: The plan of a batch prediction's publication while it is under way (see writers.BatchOutput).
 PUBLICATION_PLAN = "publication.json"
+_log_lock = threading.Lock()
+
+
+def artifacts_dir(config: ServiceConfig, kind: str, entity_id: str) -> Path:
+    """The directory of an entity's files (artifacts and log.txt), kept across restarts."""
+    return config.data_dir / "artifacts" / kind / storage_name(entity_id)
+
+
+def append_log(directory: Path, line: str) -> None:
+    """Append a timestamped line to `log.txt` in `directory`."""
+    stamp = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    directory.mkdir(parents=True, exist_ok=True)
+    with _log_lock, (directory / "log.txt").open("a", encoding="utf-8") as log:
+        log.write(f"{stamp} {line}\n")
 
 
 @dataclass

@@ -14,8 +14,8 @@ import shutil
 
 from aml_provider.local.config import ServiceConfig
 from aml_provider.local.data.s3 import S3Store
-from aml_provider.local.jobs.context import PUBLICATION_PLAN, SCRATCH
-from aml_provider.local.jobs.runner import MAX_MESSAGE, append_log, artifacts_dir
+from aml_provider.local.jobs.context import PUBLICATION_PLAN, SCRATCH, append_log, artifacts_dir
+from aml_provider.local.jobs.runner import MAX_MESSAGE
 from aml_provider.local.store import EntityStore, StoredEntity, now
 from aml_provider.local.store.names import is_safe_id
 from aml_provider.local.writers import discard_publication

@@ -18,16 +18,15 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from aml_provider.local.config import ServiceConfig
 from aml_provider.local.errors import JobFailed
 from aml_provider.local.faults import Faults
+from aml_provider.local.jobs.context import append_log, artifacts_dir
 from aml_provider.local.jobs.worker import JobOrder, run_in_worker
 from aml_provider.local.store import EntityStore, StoredEntity, now
-from aml_provider.local.store.names import storage_name
 
 logger = logging.getLogger(__name__)
 
@@ -47,20 +46,6 @@ MAX_MESSAGE = 10240  # the API's limit on Message
 RESCAN_SECONDS = 5.0  # safety net; normally the scheduler wakes on every create and job end
 
 _DATA_SOURCE_FIELDS = ("TrainingDataSourceId", "EvaluationDataSourceId", "BatchPredictionDataSourceId")
-_log_lock = threading.Lock()
-
-
-def artifacts_dir(config: ServiceConfig, kind: str, entity_id: str) -> Path:
-    """The directory of an entity's files (artifacts and log.txt), kept across restarts."""
-    return config.data_dir / "artifacts" / kind / storage_name(entity_id)
-
-
-def append_log(directory: Path, line: str) -> None:
-    """Append a timestamped line to `log.txt` in `directory`."""
-    stamp = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    directory.mkdir(parents=True, exist_ok=True)
-    with _log_lock, (directory / "log.txt").open("a", encoding="utf-8") as log:
-        log.write(f"{stamp} {line}\n")
 
 
 def dependencies(kind: str, document: dict[str, Any]) -> list[tuple[str, str]]:

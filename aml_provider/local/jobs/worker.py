@@ -138,7 +138,7 @@ def _work(order: JobOrder, conn: Connection) -> None:
 def _run(order: JobOrder, conn: Connection) -> dict[str, Any]:
     from aml_provider.local.data.s3 import S3Store
     from aml_provider.local.jobs import JobContext, job_for
-    from aml_provider.local.jobs.runner import append_log, artifacts_dir
+    from aml_provider.local.jobs.context import append_log, artifacts_dir
 
     def reach(point: str) -> None:
         try:

@@ -174,7 +174,12 @@ def normalise_s3_uris(shape: StructureShape | None, params: dict[str, Any]) -> N
         value = params.get(name)
         if isinstance(member, StructureShape) and isinstance(value, dict):
             normalise_s3_uris(member, value)
-        elif member.name == "S3Url" and str(value).startswith("s3://") and name not in UNNORMALISED_URIS:
+        elif (
+            member.name == "S3Url"
+            and isinstance(value, str)
+            and value.startswith("s3://")
+            and name not in UNNORMALISED_URIS
+        ):
             params[name] = normalise_s3_uri(value)
 
 
