@@ -235,6 +235,10 @@ def families_uris(flags: list[str]) -> tuple[str, ...]:
         raise SystemExit(f"aml-local: {error}") from None
 
 
+#: Seconds a thread may hold the GIL while another waits (Python: 0.005): the event loop gets it back sooner.
+SWITCH_INTERVAL = 0.001
+
+
 def serve_command(args: argparse.Namespace) -> int:
     """Serve the Amazon ML API until SIGINT or SIGTERM; then stop accepting, let running requests and jobs
     finish for up to --shutdown-timeout seconds, and leave the other jobs PENDING for the next start."""
@@ -244,6 +248,7 @@ def serve_command(args: argparse.Namespace) -> int:
     keys = {args.access_key_id: args.secret_access_key} if args.access_key_id else {}
     faults = fault_plan(args.faults)
     configure_logging(args.log_format)
+    sys.setswitchinterval(SWITCH_INTERVAL)
     if args.local_s3 is not None:
         args.s3_endpoint = start_local_s3(args.host, args.local_s3)
     args.data_dir.mkdir(parents=True, exist_ok=True)
