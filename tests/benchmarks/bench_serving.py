@@ -287,7 +287,7 @@ class BackgroundJobs:
         return str(self.ml.get_batch_prediction(BatchPredictionId=entity_id)["Status"])
 
     def _keep_running(self) -> None:
-        while not self.stop.wait(0.1):
+        while not self.stop.wait(0.5):
             for index, (kind, entity_id) in enumerate(self.running):
                 status = self._status(kind, entity_id)
                 if status not in ("PENDING", "INPROGRESS"):
@@ -470,7 +470,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=20.0, help="length of each load phase per target")
     parser.add_argument("--rounds", type=int, default=4, help="alternating slices of each phase")
-    parser.add_argument("--big-rows", type=int, default=200_000, help="rows of the background jobs' data")
+    parser.add_argument("--big-rows", type=int, default=400_000, help="rows of the background jobs' data")
     parser.add_argument("--generators", type=int, default=1, help="load processes in the sustained phase")
     parser.add_argument("--smoke", action="store_true", help="tiny run, targets not enforced")
     parser.add_argument("--trivial-app", type=int, metavar="PORT", help=argparse.SUPPRESS)
