@@ -35,7 +35,7 @@ from typing import Any
 
 import boto3
 import numpy as np
-from botocore.awsrequest import AWSResponse
+from botocore.awsrequest import AWSResponse, HTTPHeaders
 
 KEY, SECRET = "AKIABENCHSERVING0000", "bench-serving-secret"
 P99_TARGET_MS = 5.0
@@ -89,13 +89,13 @@ class Processes:
 
 def start_processes(data_dir: Path) -> Processes:
     s3_port, port, trivial_port = free_port(), free_port(), free_port()
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     env = {**os.environ, "AWS_ACCESS_KEY_ID": KEY, "AWS_SECRET_ACCESS_KEY": SECRET}
     s3 = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(s3_port)],
         env=env,
         preexec_fn=lambda: os.nice(S3_NICENESS),
-        **quiet,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     s3_url = f"http://127.0.0.1:{s3_port}"
     command = [sys.executable, "-m", "aml_provider.local.cli", "serve", "--port", str(port)]
@@ -108,11 +108,12 @@ def start_processes(data_dir: Path) -> Processes:
         "--secret-access-key",
         SECRET,
     ]
-    service = subprocess.Popen(command, env=env, **quiet)
+    service = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     trivial = subprocess.Popen(
         [sys.executable, "-m", "tests.benchmarks.bench_serving", "--trivial-app", str(trivial_port)],
         env=env,
-        **quiet,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     processes = Processes(
         s3, service, trivial, s3_url, f"http://127.0.0.1:{port}", f"http://127.0.0.1:{trivial_port}"
@@ -314,7 +315,7 @@ def signed_requests(url: str, model_id: str, records: list[dict[str, str]]) -> l
         path = "/" + request.url.split("/", 3)[3] if request.url.count("/") >= 3 else "/"
         head = f"POST {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
         captured.append(head.encode() + b"\r\n" + body)
-        return AWSResponse(request.url, 200, {}, _Raw(b'{"Prediction": {"details": {}}}'))
+        return AWSResponse(request.url, 200, HTTPHeaders(), _Raw(b'{"Prediction": {"details": {}}}'))
 
     ml.meta.events.register_first("before-send.machinelearning.Predict", capture)
     for record in records:
@@ -478,6 +479,7 @@ def main() -> int:
     if args.trivial_app:
         serve_trivial_app(args.trivial_app)
         return 0
+    args.smoke = args.smoke or os.environ.get("AML_BENCH_SMOKE") == "1"
     seconds, rounds, big_rows = (1.0, 1, 2000) if args.smoke else (args.seconds, args.rounds, args.big_rows)
     print(
         f"Non-default service settings: --predict-rps {RAISED_PREDICT_RPS} (default 200) so the "
