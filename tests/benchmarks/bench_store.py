@@ -1,4 +1,4 @@
-"""Get and Describe latency over HTTP with 10,000 stored entities (target: p99 under 10 ms).
+"""Get and Describe latency over HTTP with 100,000 stored entities (target: p99 under 10 ms).
 
 Run on demand: `.venv/bin/python -m tests.benchmarks.bench_store [--entities N] [--calls N]`.
 Most entities are stored directly (starting a job for each would take hours), then `aml-local serve`
@@ -7,6 +7,8 @@ process, and the stored documents must have exactly the members of those (else t
 is signed with botocore's SigV4 signer and timed from sending the request to reading the whole answer
 (client-side response parsing excluded). It exits 1 when a p99 misses the target (not in smoke mode,
 AML_BENCH_SMOKE=1: 1,000 entities, 50 calls).
+Pages deep in a listing are measured too (NextToken holds where a page ended, so they cost what the
+first page does), and one full walk with NextToken must see every stored datasource exactly once.
 """
 
 from __future__ import annotations
@@ -228,6 +230,7 @@ def scenarios(client: SignedClient, data_sources: int) -> dict[str, Scenario]:
 
     middle = f"bench datasource {data_sources // 2:06d}"
     page_50 = _token_of_page(client, 50)
+    last_pages = _tokens_near_the_end(client, data_sources)
     return {
         "GetDataSource": lambda: ("GetDataSource", {"DataSourceId": data_source_id()}),
         "GetDataSource Verbose": lambda: (
@@ -253,6 +256,10 @@ def scenarios(client: SignedClient, data_sources: int) -> dict[str, Scenario]:
             "DescribeDataSources",
             {"FilterVariable": "CreatedAt", "GT": "0", "Limit": 10, "NextToken": page_50},
         ),
+        "Describe pages near the end (100)": lambda: (
+            "DescribeDataSources",
+            {"NextToken": random.choice(last_pages)},
+        ),
         "DescribeMLModels Type=BINARY (100)": lambda: (
             "DescribeMLModels",
             {"FilterVariable": "MLModelType", "EQ": "BINARY"},
@@ -268,9 +275,27 @@ def _token_of_page(client: SignedClient, page: int) -> str:
     return str(request["NextToken"])
 
 
+def _tokens_near_the_end(client: SignedClient, data_sources: int) -> list[str]:
+    """Walk every 100-item CreatedAt page once (each datasource must appear exactly once); the NextTokens
+    of the last ten pages."""
+    request: dict[str, Any] = {}
+    seen: list[str] = []
+    tokens: list[str] = []
+    while True:
+        answer = client.timed_call("DescribeDataSources", request)[1]
+        seen += [result["DataSourceId"] for result in answer["Results"]]
+        if "NextToken" not in answer:
+            break
+        request["NextToken"] = answer["NextToken"]
+        tokens.append(answer["NextToken"])
+    if sorted(seen) != [f"ds-{i:06d}" for i in range(data_sources)]:
+        raise SystemExit(f"paging saw {len(seen)} results, {len(set(seen))} distinct, of {data_sources}")
+    return tokens[-10:]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--entities", type=int, default=10_000, help="datasources to store")
+    parser.add_argument("--entities", type=int, default=100_000, help="datasources to store")
     parser.add_argument("--calls", type=int, default=size(500, 50), help="timed calls per scenario")
     args = parser.parse_args()
     if SMOKE:

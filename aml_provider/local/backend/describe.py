@@ -1,8 +1,9 @@
 """Describe{DataSources,MLModels,Evaluations,BatchPredictions}: filter, sort and page through entities.
 
 Results include DELETED entities (waiters and sensors must see them). Time comparisons accept epoch
-seconds or ISO-8601 text. NextToken is an opaque, URL-safe token bound to the query it came from and
-signed by this process, so a forged or altered token is refused (a token does not outlive a restart).
+seconds or ISO-8601 text. NextToken is an opaque, URL-safe token holding where its page ended (so a page
+costs the same at any depth), bound to the query it came from and signed by this process, so a forged or
+altered token is refused (a token does not outlive a restart).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from aml_provider.local.backend.documents import describe_document
 from aml_provider.local.backend.kinds import Kind
 from aml_provider.local.backend.services import Services
 from aml_provider.local.errors import InvalidInputException
-from aml_provider.local.store import COMPARISONS
+from aml_provider.local.store import COMPARISONS, SortKey
 
 _COMMON = {
     "CreatedAt": "created_at",
@@ -48,7 +49,6 @@ FILTER_VARIABLES: dict[str, dict[str, str]] = {
 TIME_COLUMNS = frozenset({"created_at", "last_updated_at"})
 DEFAULT_LIMIT = 100
 _TOKEN_KEY = secrets.token_bytes(32)
-_MAX_OFFSET = 2**31
 
 
 def describe(services: Services, kind: Kind, request: dict[str, Any]) -> dict[str, Any]:
@@ -66,13 +66,12 @@ def describe(services: Services, kind: Kind, request: dict[str, Any]) -> dict[st
     if not 1 <= limit <= DEFAULT_LIMIT:
         raise InvalidInputException(f"Limit must be between 1 and {DEFAULT_LIMIT}, got {limit}.")
     query = _query_key(kind, request)
-    offset = _offset(request["NextToken"], query) if request.get("NextToken") else 0
-    documents = services.store.describe(
-        kind.name, column, comparisons, request.get("SortOrder") == "dsc", limit + 1, offset
-    )
-    response: dict[str, Any] = {"Results": [describe_document(kind.name, d) for d in documents[:limit]]}
-    if len(documents) > limit:
-        response["NextToken"] = _token(offset + limit, query)
+    after = _after(request["NextToken"], query) if request.get("NextToken") else None
+    descending = request.get("SortOrder") == "dsc"
+    documents, last = services.store.describe(kind.name, column, comparisons, descending, limit, after)
+    response: dict[str, Any] = {"Results": [describe_document(kind.name, d) for d in documents]}
+    if last is not None:
+        response["NextToken"] = _token(last, query)
     return response
 
 
@@ -111,8 +110,8 @@ def _query_key(kind: Kind, request: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps([kind.name, query], sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _token(offset: int, query: str) -> str:
-    payload = base64.urlsafe_b64encode(json.dumps({"offset": offset, "query": query}).encode()).decode()
+def _token(after: SortKey, query: str) -> str:
+    payload = base64.urlsafe_b64encode(json.dumps({"after": after, "query": query}).encode()).decode()
     return f"{payload}.{_signature(payload)}"
 
 
@@ -120,20 +119,21 @@ def _signature(payload: str) -> str:
     return hmac.new(_TOKEN_KEY, payload.encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def _offset(token: str, query: str) -> int:
-    """The page position of a token this process issued for this very query; InvalidInputException else."""
+def _after(token: str, query: str) -> SortKey:
+    """The sort key of the last result before a token this process issued for this very query (the next
+    page starts after it); InvalidInputException for any other token."""
     payload, _, signature = token.rpartition(".")
-    offset = None
+    after = None
     if hmac.compare_digest(signature.encode(), _signature(payload).encode()):
         try:
             decoded = json.loads(base64.urlsafe_b64decode(payload.encode()))
             if decoded["query"] == query:
-                offset = decoded["offset"]
+                after = decoded["after"]
         except (binascii.Error, ValueError, TypeError, KeyError):
-            offset = None
-    if not isinstance(offset, int) or not 0 <= offset < _MAX_OFFSET:
+            after = None
+    if not isinstance(after, list) or not 2 <= len(after) <= 3 or not isinstance(after[-1], str):
         raise InvalidInputException(
             "NextToken is not one this query returned (tokens are bound to their query and to this run of "
             "the service); repeat the request without NextToken."
         )
-    return offset
+    return tuple(after)

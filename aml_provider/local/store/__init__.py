@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from aml_provider.local.store.entities import COMPARISONS, EntityStore, StoredEntity, now
+from aml_provider.local.store.entities import COMPARISONS, EntityStore, SortKey, StoredEntity, now
 
-__all__ = ["COMPARISONS", "EntityStore", "StoredEntity", "now"]
+__all__ = ["COMPARISONS", "EntityStore", "SortKey", "StoredEntity", "now"]

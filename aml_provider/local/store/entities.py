@@ -23,14 +23,12 @@ COMPARISONS: dict[str, Callable[[Any, Any], Any]] = {
     "GE": lambda column, value: column >= value,
     "LT": lambda column, value: column < value,
     "LE": lambda column, value: column <= value,
-    # A range (which an index can serve) plus an exact, case-sensitive test of the start.
-    "Prefix": lambda column, value: sa.and_(
-        column >= value,
-        column < value + "\U0010ffff",
-        sa.func.substr(column, 1, len(value)) == value,
-    ),
+    "Prefix": lambda column, value: sa.and_(*_prefix(column, value)),
 }
 
+#: Where a Describe page ends: the sort column's value (absent when it is the creation time), then the
+#: creation time and the ID.
+SortKey = tuple[Any, ...]
 
 #: Built once: the hot path (Get, Predict's model check) skips building SQL expressions.
 _GET = sa.select(entities.c.document, entities.c.request).where(
@@ -65,6 +63,8 @@ class EntityStore:
         )
         sa.event.listen(self.engine, "connect", _configure_connection)
         metadata.create_all(self.engine)
+        for index in entities.indexes:  # indexes added since the file was created
+            index.create(self.engine, checkfirst=True)
         self._write_lock = threading.Lock()
 
     def close(self) -> None:
@@ -135,24 +135,27 @@ class EntityStore:
         comparisons: dict[str, Any],
         descending: bool = False,
         limit: int = 100,
-        offset: int = 0,
-    ) -> list[dict[str, Any]]:
-        """Documents of `kind` whose `column` passes every comparison ({"GT": 3, ...}), sorted by it."""
+        after: SortKey | None = None,
+    ) -> tuple[list[dict[str, Any]], SortKey | None]:
+        """A page of up to `limit` documents of `kind` whose `column` passes every comparison ({"GT": 3,
+        ...}), sorted by it (then creation time and ID), from just after the sort key `after`; and the key
+        to pass as `after` for the next page (None when this is the last). A page is one range read of the
+        column's index (keyset pagination), whatever its position."""
         if column not in FILTER_COLUMNS:
             raise ValueError(f"cannot filter by {column!r}")
-        sort_column = entities.c[column]
-        order = list(dict.fromkeys([sort_column, entities.c.created_at, entities.c.id]))
-        query = (
-            sa.select(entities.c.document)
-            .where(entities.c.kind == kind)
-            .where(*(COMPARISONS[op](sort_column, value) for op, value in comparisons.items()))
-            .order_by(*(c.desc() if descending else c.asc() for c in order))
-            .limit(limit)
-            .offset(offset)
+        order = list(dict.fromkeys([entities.c[column], entities.c.created_at, entities.c.id]))
+        base = sa.select(entities.c.document, *order).order_by(
+            *(c.desc() if descending else c for c in order)
         )
+        found: list[sa.Row[Any]] = []
         with self.engine.connect() as conn:
-            documents = conn.execute(query).scalars().all()
-        return list(json.loads(f"[{','.join(documents)}]"))  # one parse for the whole page
+            for segment in _segments(order, comparisons, descending, after):
+                query = base.where(entities.c.kind == kind, *segment).limit(limit + 1 - len(found))
+                found += conn.execute(query).all()
+                if len(found) > limit:
+                    break
+        documents = list(json.loads(f"[{','.join(row[0] for row in found[:limit])}]"))  # one parse
+        return documents, (tuple(found[limit - 1][1:]) if len(found) > limit else None)
 
     def with_status(self, status: str) -> list[StoredEntity]:
         """Every entity in `status`, oldest first."""
@@ -216,3 +219,70 @@ def _configure_connection(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _segments(
+    order: list[Any], comparisons: dict[str, Any], descending: bool, after: SortKey | None
+) -> list[list[Any]]:
+    """The WHERE terms of the parts of the sorted sequence to read, in order, from `after` on.
+
+    SQLite sorts NULL first, so a column that may be NULL (no comparison excludes it) is read as two
+    index ranges: the rows without a value (ordered by the tie-breakers) and those with one.
+    """
+    column, ties = order[0], order[1:]
+    values = _bounds(column, comparisons, after is not None, descending)
+    if comparisons or column.name == "created_at":  # no NULL can be among the results
+        if after is None:
+            return [values]
+        if "EQ" in comparisons and ties:
+            return [[*values, _beyond(ties, after[1:], descending)]]
+        return [[*values, _beyond(order, after, descending)]]
+    nulls, present = [column.is_(None)], [column.is_not(None)]
+    if after is not None and after[0] is None:
+        nulls.append(_beyond(ties, after[1:], descending))
+        return [nulls] if descending else [nulls, present]
+    if after is not None:
+        present.append(_beyond(order, after, descending))
+        return [present, nulls] if descending else [present]
+    return [present, nulls] if descending else [nulls, present]
+
+
+def _beyond(columns: list[Any], key: SortKey, descending: bool) -> Any:
+    """Rows whose (columns) come after `key` in the sort order: a row-value range an index serves."""
+    if len(columns) == 1:
+        return columns[0] < key[0] if descending else columns[0] > key[0]
+    row, bound = sa.tuple_(*columns), sa.tuple_(*(sa.literal(v) for v in key))
+    return row < bound if descending else row > bound
+
+
+def _bounds(column: Any, comparisons: dict[str, Any], resuming: bool, descending: bool) -> list[Any]:
+    """The comparisons as WHERE terms. When resuming after a row that passed them, the bound on the side
+    the page starts from is implied by the sort key, so it is left out: SQLite then starts the index
+    range at the key rather than at that bound."""
+    drop_lower, drop_upper = resuming and not descending, resuming and descending
+    terms = []
+    for op, value in comparisons.items():
+        lower, upper = _BOUND_SIDES[op]
+        if op == "Prefix":
+            terms += _prefix(column, value, lower=not drop_lower, upper=not drop_upper)
+        elif op == "EQ" or not (lower and drop_lower or upper and drop_upper):
+            terms.append(COMPARISONS[op](column, value))
+    return terms
+
+
+def _prefix(column: Any, value: str, lower: bool = True, upper: bool = True) -> list[Any]:
+    """A range (which an index can serve) plus an exact, case-sensitive test of the start."""
+    terms = [sa.func.substr(column, 1, len(value)) == value]
+    return terms + [column >= value] * lower + [column < value + "\U0010ffff"] * upper
+
+
+#: Whether each comparison bounds its column from below, from above.
+_BOUND_SIDES = {
+    "EQ": (True, True),
+    "NE": (False, False),
+    "GT": (True, False),
+    "GE": (True, False),
+    "LT": (False, True),
+    "LE": (False, True),
+    "Prefix": (True, True),
+}

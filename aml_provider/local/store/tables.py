@@ -41,6 +41,7 @@ for _column in (
     "model_id",
     "data_source_id",
     "model_type",
+    "algorithm",
     "endpoint_status",
 ):
     sa.Index(
