@@ -367,6 +367,35 @@ def test_reader_keeps_rows_aligned_with_lines_and_rejects_malformed(store: S3Sto
         assert "longer than 102400 bytes" in problems
 
 
+TRICKY_NUMBERS = ["1", " 2.5 ", "", "x", "inf", "-Infinity", "1e3", "NaN", "-0", "0x10", "+4", ".5", "5."]
+TRICKY_NUMBERS += ["1_000", "\u0663", "1e", "--1", "1 2", "\u00a01", "True", "1e400", "1e-400", '"7"', "0.1"]
+
+
+@pytest.mark.parametrize("clean", [True, False])
+def test_numbers_parsed_while_reading_equal_parse_numeric_of_the_text(
+    store: S3Store, bucket: str, clean: bool
+) -> None:
+    """The C parser's numbers (`chunks(numbers=...)`) are exactly `parse_numeric` of the values as text,
+    for blocks of plain numbers and for blocks where some value makes pandas fall back."""
+    values = [f"{0.37 * i - 40:.4f}" for i in range(300)] + ([] if clean else TRICKY_NUMBERS * 3)
+    lines = [f"{value},c{i % 7},{i}" for i, value in enumerate(values)]
+    lines.insert(50, "short")  # malformed: rejected by both
+    uri = put_text(store.client, bucket, f"{unique_id('numbers')}.csv", "\n".join(lines) + "\n")
+    schema = parse_schema(schema_text([("n", "NUMERIC"), ("c", "CATEGORICAL"), ("m", "NUMERIC")]))
+    for block_bytes in (1 << 20, 999):
+        reader = DataSourceReader(store, schema, store.list(uri), block_bytes=block_bytes)
+        as_text = list(reader.chunks(chunk_rows=128))
+        as_numbers = list(reader.chunks(chunk_rows=128, numbers={"n"}))
+        assert [len(c) for c in as_numbers] == [len(c) for c in as_text]
+        for text, number in zip(as_text, as_numbers, strict=True):
+            np.testing.assert_array_equal(number.line_numbers, text.line_numbers)
+            assert number.rejected == text.rejected
+            assert number.columns["n"].dtype == np.float64
+            np.testing.assert_array_equal(number.columns["n"], parse_numeric(text.columns["n"]))
+            assert number.columns["c"].tolist() == text.columns["c"].tolist()
+            assert number.columns["m"].tolist() == text.columns["m"].tolist()  # not asked for: text
+
+
 def test_reader_skips_a_byte_order_mark(store: S3Store, bucket: str) -> None:
     uri = put_text(store.client, bucket, f"{unique_id('bom')}.csv", "\ufeff1,a\n2,b\n")
     schema = parse_schema(schema_text([("n", "NUMERIC"), ("c", "CATEGORICAL")]))

@@ -6,7 +6,7 @@ import codecs
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -17,6 +17,7 @@ import pandas as pd
 from aml_provider.local.data.rearrangement import Rearrangement, parse_rearrangement
 from aml_provider.local.data.s3 import S3Object, S3Store
 from aml_provider.local.data.schema import Schema, parse_schema
+from aml_provider.local.data.values import parse_numeric
 from aml_provider.local.errors import JobFailed
 
 MAX_LINE_BYTES = 100 * 1024
@@ -27,7 +28,8 @@ MAX_PROBLEMS = 5
 
 @dataclass
 class Chunk:
-    """Selected, well-formed rows of one file: raw string values by attribute name."""
+    """Selected, well-formed rows of one file: raw string values by attribute name (float64 for the
+    attributes read as numbers, nan where empty or not a finite number)."""
 
     file: S3Object
     columns: dict[str, np.ndarray]
@@ -58,13 +60,17 @@ class DataSourceReader:
         self.statistics = statistics
         self.rearrangement = rearrangement or Rearrangement()
 
-    def chunks(self, chunk_rows: int = 100_000) -> Iterator[Chunk]:
-        """Chunks of at most `chunk_rows` rows, in file and line order, rearrangement applied."""
+    def chunks(self, chunk_rows: int = 100_000, numbers: Collection[str] = ()) -> Iterator[Chunk]:
+        """Chunks of at most `chunk_rows` rows, in file and line order, rearrangement applied.
+
+        The attributes in `numbers` are parsed as numbers while the CSV is split (pandas' C parser, no
+        string per value), exactly as `parse_numeric` reads their text.
+        """
         total_bytes = sum(f.size for f in self.files)
         file_start = 0
         for file in self.files:
             with self.s3.open(file.uri) as body:
-                reader = _FileReader(self, file, file_start, total_bytes)
+                reader = _FileReader(self, file, file_start, total_bytes, frozenset(numbers))
                 for offset, block in _line_blocks(body, file, self.block_bytes):
                     yield from reader.read(offset, block, chunk_rows)
             file_start += file.size
@@ -146,8 +152,16 @@ def _check_line_ends(file: S3Object, offset: int, first_line: bytes) -> None:
 class _FileReader:
     """Turns the line blocks of one file into chunks, keeping its line counts between blocks."""
 
-    def __init__(self, reader: DataSourceReader, file: S3Object, file_start: int, total_bytes: int) -> None:
+    def __init__(
+        self,
+        reader: DataSourceReader,
+        file: S3Object,
+        file_start: int,
+        total_bytes: int,
+        numbers: frozenset[str],
+    ) -> None:
         self.schema = reader.schema
+        self.numbers = [i for i, name in enumerate(reader.schema.names) if name in numbers]
         self.rearrangement = reader.rearrangement
         self.file = file
         self.file_start = file_start
@@ -199,7 +213,7 @@ class _FileReader:
             return
         self.data_lines += 1
         if self.rearrangement.select(self.file.uri, np.array([offset]), self.file_start, self.total_bytes)[0]:
-            empty = {name: np.empty(0, dtype=object) for name in self.schema.names}
+            empty = self._numbers({name: np.empty(0, dtype=object) for name in self.schema.names})
             why = f"line {self.lines_seen} of {self.file.uri}: longer than {MAX_LINE_BYTES} bytes"
             yield Chunk(self.file, empty, np.empty(0, dtype=np.int64), 1, [why])
 
@@ -226,15 +240,29 @@ class _FileReader:
         names = self.schema.names
         count = int(good.sum())
         if count == 0:
-            return {name: np.empty(0, dtype=object) for name in names}, good
+            return self._numbers({name: np.empty(0, dtype=object) for name in names}), good
+        frame = self._read_csv(lines.keep(good), typed=True)
+        if frame is None:  # a value of a numeric attribute that the C parser does not read as a number
+            frame = self._read_csv(lines.keep(good), typed=False)
+        if frame is not None and len(frame) == count:
+            return self._numbers({name: frame[i].to_numpy() for i, name in enumerate(names)}), good
+        return self._parse_each(lines, good)
+
+    def _read_csv(self, data: bytes, typed: bool) -> pd.DataFrame | None:
+        """The lines as text columns (`typed`: the numeric attributes as float64, empty as nan); None when
+        pandas cannot parse them so."""
+        numbers = self.numbers if typed else []
+        empty_is_missing: Any = {i: [""] for i in numbers}  # by position, which pandas-stubs do not allow
         try:
-            frame = pd.read_csv(
-                io.BytesIO(lines.keep(good)),
+            return pd.read_csv(
+                io.BytesIO(data),
                 header=None,
-                names=list(range(len(names))),
+                names=list(range(len(self.schema.names))),
                 index_col=False,
-                dtype=object,
-                na_filter=False,
+                dtype={i: np.float64 if i in numbers else object for i in range(len(self.schema.names))},
+                na_filter=bool(numbers),
+                na_values=empty_is_missing,
+                keep_default_na=False,
                 skip_blank_lines=False,
                 encoding="utf-8",
                 encoding_errors="replace",
@@ -242,10 +270,16 @@ class _FileReader:
                 engine="c",
             )
         except pd.errors.ParserError:
-            frame = pd.DataFrame()
-        if len(frame) == count:
-            return {name: frame[i].to_numpy(dtype=object) for i, name in enumerate(names)}, good
-        return self._parse_each(lines, good)
+            return pd.DataFrame()
+        except (ValueError, TypeError):
+            return None
+
+    def _numbers(self, columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """`columns` with the numeric attributes as finite float64 values (nan elsewhere)."""
+        for i in self.numbers:
+            name = self.schema.names[i]
+            columns[name] = parse_numeric(columns[name])
+        return columns
 
     def _parse_each(self, lines: _Lines, good: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
         rows, parsed = [], good.copy()
@@ -260,7 +294,7 @@ class _FileReader:
                 parsed[i] = False
         table = np.empty((len(rows), len(self.schema.names)), dtype=object)
         table[:] = rows
-        return {name: table[:, i].copy() for i, name in enumerate(self.schema.names)}, parsed
+        return self._numbers({name: table[:, i].copy() for i, name in enumerate(self.schema.names)}), parsed
 
 
 @dataclass

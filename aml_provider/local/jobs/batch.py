@@ -89,7 +89,8 @@ def _predict_all(
     place_blanks = reader.rearrangement.selects_all
     progress: dict[str, _FileProgress] = {}
     total = invalid = 0
-    for chunk in reader.chunks():
+    numbers = trained.pipeline.numeric_inputs() - set(leading.values())
+    for chunk in reader.chunks(numbers=numbers):
         state = progress.setdefault(chunk.file.uri, _FileProgress())
         state.rejected += chunk.rejected
         total += len(chunk) + chunk.rejected
@@ -128,13 +129,20 @@ def _write_preview(ctx: JobContext, chunk: Chunk, lines: list[str], header: list
         "rows": [
             {
                 "line": int(chunk.line_numbers[i]) + 1,
-                "inputs": [str(chunk.columns[name][i]) for name in names],
+                "inputs": [_input_text(chunk.columns[name][i]) for name in names],
                 "results": result,
             }
             for i, result in zip(range(rows), csv.reader(lines[:rows]), strict=True)
         ],
     }
     (ctx.artifacts / "preview.json").write_text(json.dumps(preview))
+
+
+def _input_text(value: object) -> str:
+    """An input value for the preview: text as read; a number parsed while reading in its shortest form."""
+    if isinstance(value, float):
+        return "" if np.isnan(value) else np.format_float_positional(value, trim="-")
+    return str(value)
 
 
 def _leading_text(trained: TrainedModel, name: str, values: np.ndarray) -> np.ndarray:

@@ -158,6 +158,10 @@ class FeaturePipeline:
     def n_features(self) -> int:
         return len(self.features_)
 
+    def numeric_inputs(self) -> frozenset[str]:
+        """The NUMERIC attributes the recipe reads (a reader may parse them as it splits the CSV)."""
+        return frozenset(self.nodes[i].name for i in self.variables[NUMERIC])
+
     def feature_names(self) -> list[str]:
         return list(self.features_.names)
 
@@ -268,6 +272,8 @@ def _column(columns: Mapping[str, np.ndarray], name: str, size: int) -> np.ndarr
     found = columns.get(name)
     if found is None:
         return np.full(size, "", dtype=object)
+    if isinstance(found, np.ndarray) and found.dtype.kind == "f":  # a number column the reader parsed
+        return found
     return np.asarray(found, dtype=object)
 
 
