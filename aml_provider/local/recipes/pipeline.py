@@ -26,6 +26,7 @@ from aml_provider.local.recipes.recipe import Recipe
 
 MISSING = "__missing__"
 _UNSEEN = -2  # column of a token not in the vocabulary
+_SHORT_TEXT = 32  # text columns up to this many values are split value by value (one Predict record)
 Triplets = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
@@ -281,10 +282,37 @@ def _read_bag(column: np.ndarray, text: bool) -> Bag:
     """CATEGORICAL: the value itself, one per row ("" when empty); TEXT: its whitespace-separated tokens."""
     if not text:
         return Bag(np.arange(len(column)), column)
+    counts = _token_counts(column)
+    if counts is not None:
+        tokens = objects(" ".join(column.tolist()).split())
+        return Bag(np.repeat(np.arange(len(column)), counts), tokens)
     split = [value.split() for value in column]
     counts = np.fromiter(map(len, split), dtype=np.intp, count=len(split))
     tokens = objects([token for tokens in split for token in tokens])
     return Bag(np.repeat(np.arange(len(column)), counts), tokens)
+
+
+#: The ASCII characters `str.split()` splits on, and NUL (the row separator of `_token_counts`).
+_SPLITS = np.zeros(256, dtype=bool)
+_SPLITS[[0, *b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"]] = True
+
+
+def _token_counts(column: np.ndarray) -> np.ndarray | None:
+    """How many whitespace-separated tokens each value holds, counted with numpy over all values at once;
+    None for short columns, and for text that is not ASCII or holds NUL (split value by value then)."""
+    if len(column) <= _SHORT_TEXT:
+        return None
+    try:
+        joined = "\0".join(column.tolist())
+    except TypeError:
+        return None
+    if not joined.isascii() or joined.count("\0") != len(column) - 1:
+        return None
+    codes = np.frombuffer(joined.encode("ascii"), dtype=np.uint8)
+    space = _SPLITS[codes]
+    starts = ~space & np.concatenate(([True], space[:-1]))  # first character of each token
+    row = np.cumsum(codes == 0)
+    return np.bincount(row[starts], minlength=len(column))
 
 
 def _bag(values: Values) -> Bag:
