@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: install demo test test-faults lint serve stack env bench bench-smoke lock clean
+.PHONY: install demo test test-faults lint serve stack env bench bench-smoke bench-scale lock clean
 
 install: $(VENV)/.installed
 
@@ -57,6 +57,10 @@ bench-smoke: install
 	for bench in $(BENCHES); do \
 	    AML_BENCH_SMOKE=1 $(PY) -m tests.benchmarks.$$(basename $$bench .py) || { echo "FAILED: $$bench"; exit 1; }; \
 	done
+
+# 1, 3 and 10 million rows through datasource, training, evaluation and batch prediction (about 20 minutes).
+bench-scale: install
+	$(PY) -m tests.benchmarks.bench_scale
 
 lock:
 	$(UV) pip compile pyproject.toml --all-extras -o requirements.lock --python-version 3.11

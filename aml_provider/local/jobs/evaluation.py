@@ -87,7 +87,7 @@ def _score(
     actual: list[np.ndarray] = []
     outputs: list[np.ndarray] = []
     invalid = 0
-    for chunk in reader.chunks():
+    for chunk in reader.chunks(numbers=trained.pipeline.numeric_inputs() - {target}):
         invalid += chunk.rejected
         values, present = encode_target(trained.model_type, chunk.columns[target])
         invalid += int(np.count_nonzero(~present))

@@ -200,7 +200,7 @@ def _cache_features(
     """
     classes: dict[str, int] = {"0": 0, "1": 1} if model_type == BINARY else {}
     invalid = 0
-    for chunk in reader.chunks():
+    for chunk in reader.chunks(numbers=pipeline.numeric_inputs() - {target}):
         invalid += chunk.rejected
         values, present = encode_target(model_type, chunk.columns[target])
         invalid += int(np.count_nonzero(~present))
