@@ -2,8 +2,9 @@
 
 The service runs in its own process (LocalAml) against a moto S3 server; everything goes over HTTP with
 boto3. For each model type it trains with the default recipe, evaluates on 200,000 held-out rows and
-batch-predicts the 1,000,000 training rows; scikit-learn's SGD of the same loss is fitted with the same
-number of passes on features built independently of the service (tests/quality.py: quantile bins, one-hot).
+batch-predicts the 1,000,000 training rows; the reference is scikit-learn's pipeline on the same CSV,
+timed whole (pandas read_csv, quantile bins and one-hot built independently of the service by
+tests/quality.py, SGD of the same loss with the same number of passes), against the whole training job.
 Predict latency is measured at 200 requests/s from this process with boto3, then 1,000 requests/s from a
 separate load process that replays a signed request. Model quality on the wine, bank marketing, adult,
 generated multiclass and spam (TEXT) tasks is compared with converged scikit-learn models
@@ -19,6 +20,7 @@ tasks only, and enforces nothing.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import multiprocessing
 import os
@@ -180,9 +182,10 @@ def run_model_type(
     train, held_out = generate(model_type, rows, 1), generate(model_type, HELD_OUT_ROWS, 2)
     text = schema(train, model_type)
     ids = {}
-    for name, frame in (("train", train), ("held-out", held_out)):
+    csv = {"train": train.to_csv(index=False).encode(), "held-out": held_out.to_csv(index=False).encode()}
+    for name in ("train", "held-out"):
         key = f"{model_type.lower()}/{name}.csv"
-        s3.put_object(Bucket="aml-bench", Key=key, Body=frame.to_csv(index=False).encode())
+        s3.put_object(Bucket="aml-bench", Key=key, Body=csv[name])
         ids[name] = f"ds-{model_type.lower()}-{name}"
         ml.create_data_source_from_s3(
             DataSourceId=ids[name],
@@ -219,11 +222,13 @@ def run_model_type(
     batch = wait(ml, "BatchPrediction", batch_id)
     batch_seconds = (batch["FinishedAt"] - batch["StartedAt"]).total_seconds()
     assert batch["TotalRecordCount"] == rows, batch["TotalRecordCount"]
-    reference_seconds, reference = scikit_learn(model_type, train, held_out)
+    reference_seconds, fit_seconds, read_seconds, reference = scikit_learn(model_type, csv["train"], held_out)
     results[model_type] = {
         "learner_seconds": learner_seconds(log),
         "job_seconds": (model["FinishedAt"] - model["StartedAt"]).total_seconds(),
         "reference_seconds": reference_seconds,
+        "reference_fit_seconds": fit_seconds,
+        "read_csv_rows_per_minute": rows / read_seconds * 60,
         "metric": ours,
         "reference_metric": reference,
         "peak_memory": peak_memory,
@@ -233,26 +238,35 @@ def run_model_type(
     print(f"{model_type}: {json.dumps(results[model_type])}", flush=True)
 
 
-def scikit_learn(model_type: str, train: pd.DataFrame, held_out: pd.DataFrame) -> tuple[float, float]:
-    """Seconds to fit scikit-learn's SGD of the same loss on independently built features, and its metric."""
+def scikit_learn(model_type: str, csv: bytes, held_out: pd.DataFrame) -> tuple[float, float, float, float]:
+    """scikit-learn's pipeline on the training CSV: seconds of the whole of it (pandas read_csv, quantile
+    bins and one-hot encoders fitted and applied, SGD of the same loss fitted), of the SGD fit alone and of
+    read_csv alone; and its metric on the held-out rows."""
+    start = time.perf_counter()
+    train = pd.read_csv(io.BytesIO(csv))
+    read_seconds = time.perf_counter() - start
     types = {name: "CATEGORICAL" if name in ("city", "plan") else "NUMERIC" for name in train.columns}
     types = {name: kind for name, kind in types.items() if name not in ("id", "target")}
     fitted = encoders(train, types)
-    x_train, x_test = reference_features(train, fitted, types), reference_features(held_out, fitted, types)
+    x_train = reference_features(train, fitted, types)
     y_train, y_test = train["target"].to_numpy(), held_out["target"].to_numpy()
     estimator: Any
     if model_type == "REGRESSION":
         estimator = SGDRegressor(alpha=1e-6, max_iter=PASSES, tol=None, random_state=0)
     else:
         estimator = SGDClassifier(loss="log_loss", alpha=1e-6, max_iter=PASSES, tol=None, random_state=0)
-    start = time.perf_counter()
+    fit_start = time.perf_counter()
     estimator.fit(x_train, y_train)
+    fit_seconds = time.perf_counter() - fit_start
     seconds = time.perf_counter() - start
+    x_test = reference_features(held_out, fitted, types)
     if model_type == "BINARY":
-        return seconds, float(roc_auc_score(y_test, estimator.predict_proba(x_test)[:, 1]))
-    if model_type == "MULTICLASS":
-        return seconds, float(f1_score(y_test, estimator.predict(x_test), average="macro"))
-    return seconds, float(mean_squared_error(y_test, estimator.predict(x_test)) ** 0.5)
+        metric = float(roc_auc_score(y_test, estimator.predict_proba(x_test)[:, 1]))
+    elif model_type == "MULTICLASS":
+        metric = float(f1_score(y_test, estimator.predict(x_test), average="macro"))
+    else:
+        metric = float(mean_squared_error(y_test, estimator.predict(x_test)) ** 0.5)
+    return seconds, fit_seconds, read_seconds, metric
 
 
 # --- Predict ----------------------------------------------------------------------------------------------
@@ -375,19 +389,20 @@ Row = tuple[str, str, str, bool]  # measure, measured (vs reference), target, me
 def performance_rows(results: dict[str, Any], predict: dict[str, float]) -> list[Row]:
     rows: list[Row] = []
     for model_type, r in results.items():
-        ratio = r["learner_seconds"] / r["reference_seconds"]
+        ratio = r["job_seconds"] / r["reference_seconds"]
         rows.append(
             (
-                f"{model_type} training time ({r['passes']} passes) vs scikit-learn's SGD",
-                f"{r['learner_seconds']:.1f} s / {r['reference_seconds']:.1f} s = {ratio:.2f}x",
+                f"{model_type} whole training job (read, features, fit, save) vs scikit-learn's pipeline",
+                f"{r['job_seconds']:.1f} s / {r['reference_seconds']:.1f} s = {ratio:.2f}x",
                 "<= 1.0x",
                 ratio <= 1.0,
             )
         )
         rows.append(
             (
-                f"{model_type} whole training job (read, features, cache, fit, save)",
-                f"{r['job_seconds']:.1f} s = {r['job_seconds'] / r['reference_seconds']:.2f}x",
+                f"{model_type} learner ({r['passes']} passes) vs scikit-learn's SGD fit",
+                f"{r['learner_seconds']:.1f} s / {r['reference_fit_seconds']:.1f} s = "
+                f"{r['learner_seconds'] / r['reference_fit_seconds']:.2f}x",
                 "info",
                 True,
             )
@@ -417,10 +432,11 @@ def performance_rows(results: dict[str, Any], predict: dict[str, float]) -> list
         )
         rows.append(
             (
-                f"{model_type} batch prediction",
-                f"{r['batch_rows_per_minute'] / 1e6:.2f} M rows/min",
-                ">= 3 M rows/min",
-                r["batch_rows_per_minute"] >= 3e6,
+                f"{model_type} batch prediction (vs pandas read_csv of the same CSV)",
+                f"{r['batch_rows_per_minute'] / 1e6:.2f} M rows/min "
+                f"({r['read_csv_rows_per_minute'] / 1e6:.1f} M rows/min)",
+                ">= 15 M rows/min",
+                r["batch_rows_per_minute"] >= 15e6,
             )
         )
     rows.append(
