@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score, roc_curve
 from sklearn.preprocessing import StandardScaler
 
 from aml_provider.local.data import S3Object, S3Store
@@ -27,6 +28,7 @@ from aml_provider.local.learners import (
     train_linear,
     train_sgd,
 )
+from aml_provider.local.learners.metrics import roc_points
 from aml_provider.local.learners.report import threshold_effect
 from aml_provider.local.learners.sgd import Scaling
 from aml_provider.local.writers import BatchOutput, format_score, format_scores, result_header, result_lines
@@ -430,3 +432,16 @@ def test_batch_output_publishes_nothing_when_an_upload_fails(s3: object, bucket:
     with pytest.raises(JobFailed, match="Cannot write"):
         output.publish([source])
     assert not (tmp_path / "w").exists()
+
+
+@pytest.mark.parametrize("decimals", [None, 2, 0])
+@pytest.mark.parametrize("rows", [2, 3, 50, 20_000])
+def test_roc_points_and_auc_equal_scikit_learn(rows: int, decimals: int | None) -> None:
+    """The lean ROC computation gives scikit-learn's numbers exactly, with and without tied scores."""
+    rng = np.random.default_rng(rows)
+    scores = rng.random(rows) if decimals is None else rng.random(rows).round(decimals)
+    actual = np.arange(rows) % 2 if rows < 50 else (rng.random(rows) < scores).astype(float)
+    for ours, theirs in zip(roc_points(actual, scores), roc_curve(actual, scores), strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+    assert binary_auc(actual, scores) == roc_auc_score(actual, scores)
+    assert binary_auc(np.ones(rows), scores) == 0.5

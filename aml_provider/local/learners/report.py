@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import confusion_matrix, precision_recall_fscore_support, roc_curve
+from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
 from aml_provider.local.learners.metrics import (
     METRIC_NAMES,
-    binary_auc,
+    has_both_classes,
     multiclass_avg_fscore,
     regression_rmse,
+    roc_points,
 )
 from aml_provider.local.learners.sgd import BINARY, MULTICLASS
 
@@ -49,10 +50,11 @@ def evaluation_report(
 
 def binary_report(actual: np.ndarray, scores: np.ndarray, score_threshold: float) -> dict[str, Any]:
     """AUC, ROC points, score histograms per actual class and the effect of cut-offs."""
-    actual = actual.astype(int)
-    report: dict[str, Any] = {"metric": binary_auc(actual, scores), "baseline": 0.5}
-    if np.unique(actual).size == 2:
-        fpr, tpr, cut = roc_curve(actual, scores)
+    actual = actual.astype(np.int8)
+    report: dict[str, Any] = {"metric": 0.5, "baseline": 0.5}
+    if has_both_classes(actual):
+        fpr, tpr, cut = roc_points(actual, scores)
+        report["metric"] = float(np.trapezoid(tpr, fpr))
         keep = np.unique(np.linspace(0, fpr.size - 1, min(fpr.size, MAX_ROC_POINTS)).round().astype(int))
         report["rocCurve"] = [
             {
