@@ -91,8 +91,8 @@ def best_seconds(run: Callable[[], object], repeat: int = 3) -> float:
 def scikit_learn_rows_per_second(columns: dict[str, np.ndarray], rows: int) -> float:
     """Rows/s of fitting and applying scikit-learn's encoders of the same columns (the reference)."""
     frame = pd.DataFrame(columns)
-    numbers = [name for name in frame if name.startswith("number")]
-    categories = [name for name in frame if name.startswith(("category", "flag"))]
+    numbers = [name for name in columns if name.startswith("number")]
+    categories = [name for name in columns if name.startswith(("category", "flag"))]
     transformer = make_column_transformer(
         (
             make_pipeline(

@@ -12,7 +12,7 @@ Targets: service VmHWM under 1 GiB at every size; time per row at the largest si
 time per row at the smallest (roughly linear). It exits non-zero when one is missed.
 
     make bench-scale                                            # 1 M, 3 M, 10 M rows (about 20 minutes)
-    .venv/bin/python -m tests.benchmarks.bench_scale --smoke    # 20 k, 60 k, 200 k rows; targets not checked
+    .venv/bin/python -m tests.benchmarks.bench_scale --smoke    # 20 k, 60 k, 200 k rows; targets not enforced
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import pandas as pd
 from moto.server import ThreadedMotoServer
 
 from tests.benchmarks.bench_learning import client, generate, schema, start_service
+from tests.benchmarks.harness import SMOKE, peak_rss, reset_peak_rss, settings, verdict
 
 SIZES = (1_000_000, 3_000_000, 10_000_000)
 SMOKE_SIZES = (20_000, 60_000, 200_000)
@@ -46,14 +47,6 @@ def write_csv(path: Path, rows: int) -> None:
             block = generate("BINARY", min(BLOCK_ROWS, rows - start), seed=start // BLOCK_ROWS + 1)
             block["id"] = [f"r{i}" for i in range(start, start + len(block))]
             block.to_csv(out, index=False, header=start == 0)
-
-
-def peak_memory(pid: int) -> int:
-    """The process's peak resident memory (VmHWM) in bytes."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmHWM")
 
 
 def wait_showing_progress(ml: Any, kind: str, entity_id: str) -> dict[str, Any]:
@@ -106,10 +99,10 @@ def run_size(rows: int, ml: Any, s3: Any, pid: int, uri: str, text: str) -> dict
     }
     result: dict[str, float] = {}
     for kind, create in creates.items():
-        Path(f"/proc/{pid}/clear_refs").write_text("5")  # restart VmHWM from the current resident size
+        reset_peak_rss(pid)
         create()
         entity = wait_showing_progress(ml, kind, ids[kind])
-        result[kind], result[f"{kind} peak"] = _job_seconds(entity), float(peak_memory(pid))
+        result[kind], result[f"{kind} peak"] = _job_seconds(entity), float(peak_rss(pid))
     assert entity["TotalRecordCount"] == rows, entity["TotalRecordCount"]
     result["total"] = sum(result[kind] for kind in STAGES)
     result["peak"] = max(result[f"{kind} peak"] for kind in STAGES)
@@ -120,7 +113,8 @@ def _job_seconds(entity: dict[str, Any]) -> float:
     return float((entity["FinishedAt"] - entity["StartedAt"]).total_seconds())
 
 
-def main(sizes: tuple[int, ...], smoke: bool) -> int:
+def main(sizes: tuple[int, ...]) -> int:
+    settings()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's server logs every S3 request
     results: dict[int, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="aml-bench-scale-") as tmp:
@@ -164,10 +158,10 @@ def main(sizes: tuple[int, ...], smoke: bool) -> int:
                 s3.delete_object(Bucket="aml-bench", Key=key)
         finally:
             s3_server.stop()
-    return report(results, smoke)
+    return report(results)
 
 
-def report(results: dict[int, dict[str, float]], smoke: bool) -> int:
+def report(results: dict[int, dict[str, float]]) -> int:
     smallest = min(results)
     print(
         f"\n{'rows':>12}"
@@ -189,14 +183,8 @@ def report(results: dict[int, dict[str, float]], smoke: bool) -> int:
         f"time per row at {largest:,} rows / at {smallest:,} rows: {linearity:.2f} (target <= {LINEARITY_TARGET})"
     )
     print(f"largest service VmHWM: {memory / 2**20:.0f} MiB (target < {MEMORY_TARGET / 2**20:.0f} MiB)")
-    if smoke:
-        print("smoke run: targets not checked")
-        return 0
-    met = linearity <= LINEARITY_TARGET and memory < MEMORY_TARGET
-    print("targets met" if met else "TARGETS MISSED")
-    return 0 if met else 1
+    return verdict(linearity <= LINEARITY_TARGET and memory < MEMORY_TARGET)
 
 
 if __name__ == "__main__":
-    smoke = "--smoke" in sys.argv[1:]
-    sys.exit(main(SMOKE_SIZES if smoke else SIZES, smoke))
+    sys.exit(main(SMOKE_SIZES if SMOKE else SIZES))
