@@ -29,6 +29,11 @@ def _flag(text: str | None) -> bool | None:
     return text.strip().lower() in ("1", "true", "yes", "on")
 
 
+#: Transformed training rows a training job keeps in memory between passes (bytes); beyond, each pass
+#: streams them from its scratch files, so a model can train on more data than memory holds.
+DEFAULT_TRAINING_MEMORY_BYTES = 384 << 20
+
+
 @dataclass(frozen=True)
 class ServiceConfig:
     """Everything the service needs to run; every room reads its settings from here."""
@@ -47,6 +52,12 @@ class ServiceConfig:
     max_concurrent_jobs: int = 2
     #: How much lower the CPU priority of job worker processes is than the service's (`nice` increment).
     job_niceness: int = field(default_factory=lambda: int(os.environ.get("AML_LOCAL_JOB_NICENESS", "10")))
+    #: Bytes of transformed training rows kept in memory between passes (see DEFAULT_TRAINING_MEMORY_BYTES).
+    training_memory_bytes: int = field(
+        default_factory=lambda: int(
+            os.environ.get("AML_LOCAL_TRAINING_MEMORY_BYTES", str(DEFAULT_TRAINING_MEMORY_BYTES))
+        )
+    )
     #: Real-time Predict requests per second allowed per endpoint.
     predict_requests_per_second: int = 200
     #: Seconds an endpoint stays UPDATING before it is READY.

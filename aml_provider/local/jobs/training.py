@@ -109,11 +109,13 @@ def run_training(ctx: JobContext) -> dict[str, Any]:
     ctx.log(_header(params, model_type))
     workdir = ctx.scratch / "training-cache"
     try:
-        cache = FeatureCache(workdir)
+        cache = FeatureCache(workdir, ctx.config.training_memory_bytes)
         classes, invalid = _cache_features(ctx, reader, pipeline, cache, model_type, target)
         if params.shuffle:
             cache.shuffle(seed=zlib.crc32(ctx.entity["MLModelId"].encode()))
         ctx.log(f"features: {cache.n_features} from {cache.rows} records")
+        where = "kept in memory" if cache.resident else "streamed from disk at every pass"
+        ctx.log(f"training rows: {cache.stored_bytes} bytes, {where} (budget {cache.memory_budget} bytes)")
         model = train_linear(cache, model_type, params, len(classes), ctx.log)
         baseline = _baseline(cache, model_type, classes)
         ctx.log(

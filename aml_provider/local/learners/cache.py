@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-#: Shards stay in memory after their first load while all of them together are at most this many bytes.
-MEMORY_BUDGET = 384 << 20
+from aml_provider.local.config import DEFAULT_TRAINING_MEMORY_BYTES
+
 #: Shuffling spreads rows over at most this many shards (each shard is one file).
 MAX_SHARDS = 256
 
@@ -20,7 +20,8 @@ class FeatureCache:
     While appending it keeps per-feature sums (for standardisation) and target sums (for regression scaling).
     """
 
-    def __init__(self, directory: Path, memory_budget: int = MEMORY_BUDGET) -> None:
+    def __init__(self, directory: Path, memory_budget: int = DEFAULT_TRAINING_MEMORY_BYTES) -> None:
+        """Shards stay in memory after their first load while all of them hold at most `memory_budget` bytes."""
         self.directory = directory
         self.directory.mkdir(parents=True, exist_ok=True)
         self.memory_budget = memory_budget
@@ -81,6 +82,15 @@ class FeatureCache:
                 self._shards.append(path)
         self._resident.clear()
 
+    @property
+    def resident(self) -> bool:
+        """Whether the stored rows fit the memory budget (else every pass streams them from disk)."""
+        return self._bytes <= self.memory_budget
+
+    @property
+    def stored_bytes(self) -> int:
+        return self._bytes
+
     def batches(self, batch_size: int) -> Iterator[tuple[sp.csr_matrix, np.ndarray]]:
         """Every stored row once, in order, as (features, target) mini-batches of at most `batch_size` rows.
 
@@ -89,7 +99,7 @@ class FeatureCache:
         if self._resident_size != batch_size:
             self._resident.clear()
             self._resident_size = batch_size
-        resident = self._bytes <= self.memory_budget
+        resident = self.resident
         for index, path in enumerate(self._shards):
             batches = self._resident.get(index)
             if batches is None:
