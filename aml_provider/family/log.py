@@ -29,7 +29,7 @@ class DecisionLog:
 
     def append(self, event: str, run_id: str, **facts: Any) -> str:
         """Write one event (once per run and event: a retry finds it there and leaves it); return its URI."""
-        run_hash = hashlib.sha256(f"{run_id}\x1f{event}".encode()).hexdigest()[:12]
+        run_hash = _run_hash(event, run_id)
         existing = self._find(run_hash)
         if existing:
             return f"s3://{self.bucket}/{existing}"
@@ -49,6 +49,10 @@ class DecisionLog:
                 raise
         return f"s3://{self.bucket}/{key}"
 
+    def has(self, event: str, run_id: str) -> bool:
+        """Whether the run already logged this event."""
+        return self._find(_run_hash(event, run_id)) is not None
+
     def events(self, last: int | None = None) -> list[dict[str, Any]]:
         """Every event, oldest first (only the ``last`` ones when given)."""
         keys = event_keys(self.s3, self.bucket, self.prefix)
@@ -58,6 +62,10 @@ class DecisionLog:
         return next(
             (key for key in event_keys(self.s3, self.bucket, self.prefix) if f"-{run_hash}-" in key), None
         )
+
+
+def _run_hash(event: str, run_id: str) -> str:
+    return hashlib.sha256(f"{run_id}\x1f{event}".encode()).hexdigest()[:12]
 
 
 def history_rows(events: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:

@@ -51,7 +51,7 @@ class ModelFamily:
         return self.record().champion
 
     def serving(self, writer: Writer) -> Serving:
-        return Serving(self.hook, self.store, writer)
+        return Serving(self.hook, self.store, writer, self.log)
 
     def register(self, ml_model_id: str, facts: Mapping[str, Any]) -> None:
         """Record a model a run produced (its run, training window, evidence) and tag it with them."""

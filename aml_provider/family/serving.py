@@ -4,7 +4,8 @@ Promotion and rollback as resumable sequences over the family record.
 ``begin`` records the pending change (with the champion it was decided against) before anything acts;
 the endpoint is then mounted and, once READY, ``commit`` checks it with a smoke prediction, carries the
 score threshold over and moves the champion pointer in one compare-and-set write. Tags and the old
-endpoint follow (``project`` and ``drain``), and any later run repairs them. A crash at any step leaves
+endpoint follow (``project`` and ``drain``), and any later run repairs them, and the decision log's
+event for the last pointer move. A crash at any step leaves
 the old champion serving; a retry of the same task resumes, and another run reverts a pending change
 whose lease has expired.
 """
@@ -16,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from aml_provider.family.log import DecisionLog
 from aml_provider.family.record import FamilyBusy, FamilyRecord, FamilyStore, Pending, iso, now
 from aml_provider.hooks.aml import ML_MODEL, AmlError, AmlHook
 
@@ -43,10 +45,13 @@ class Writer:
 class Serving:
     """Moves a family's champion between models, keeping exactly one champion at every instant."""
 
-    def __init__(self, hook: AmlHook, store: FamilyStore, writer: Writer) -> None:
+    def __init__(
+        self, hook: AmlHook, store: FamilyStore, writer: Writer, log: DecisionLog | None = None
+    ) -> None:
         self.hook = hook
         self.store = store
         self.writer = writer
+        self.log = log
 
     # The sequence
 
@@ -81,11 +86,12 @@ class Serving:
     # Repairs any run may do
 
     def reconcile(self) -> FamilyRecord:
-        """Revert a stale pending change of another writer, repair the tags, drain old endpoints."""
+        """Revert a stale pending change of another writer, repair tags and log, drain old endpoints."""
         record = self.store.load()
         if record.pending and record.pending.owner != self.writer.owner and _expired(record.pending):
             record = self._revert(record.pending)
         self.project(record)
+        self.project_log(record)
         return self.drain(record)
 
     def project(self, record: FamilyRecord) -> None:
@@ -97,6 +103,21 @@ class Serving:
             tags = self.hook.describe_tags(ML_MODEL, model)
             if tags.get(ROLE_TAG) != role or tags.get(FAMILY_TAG) != record.family:
                 self.hook.add_tags(ML_MODEL, model, {FAMILY_TAG: record.family, ROLE_TAG: role})
+
+    def project_log(self, record: FamilyRecord) -> None:
+        """Log the last pointer move if its writer died before logging it (an event is written once per run)."""
+        if self.log is None or not record.history:
+            return
+        last = record.history[-1]
+        event = "promotion" if last["op"] == "promote" else "rollback"
+        if not self.log.has(event, last["run_id"]):
+            self.log.append(
+                event,
+                last["run_id"],
+                ml_model_id=last["ml_model_id"],
+                previous=last.get("previous"),
+                repaired=True,
+            )
 
     def drain(self, record: FamilyRecord) -> FamilyRecord:
         """Remove the endpoints whose grace period is over (never the champion's or a pending target's)."""
@@ -159,7 +180,13 @@ class Serving:
         record.pending = None
         record.draining = [item for item in record.draining if item["ml_model_id"] != target]
         record.history.append(
-            {"ml_model_id": target, "run_id": pending.run_id, "op": pending.op, "at": iso(now())}
+            {
+                "ml_model_id": target,
+                "previous": old,
+                "run_id": pending.run_id,
+                "op": pending.op,
+                "at": iso(now()),
+            }
         )
 
     def _own_pending(self, record: FamilyRecord, target: str) -> Pending:
