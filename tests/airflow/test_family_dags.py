@@ -31,13 +31,15 @@ def day(number: int) -> dt.datetime:
 class Family:
     """One family's landing prefix, DAGs and what its runs left in S3 and Amazon ML."""
 
-    def __init__(self, s3: Any, ml: Any, bucket: str) -> None:
+    def __init__(self, s3: Any, ml: Any, bucket: str, name: str | None = None) -> None:
+        """A new family (its schemas and records to score uploaded), or the family `name` already set up."""
         self.s3, self.ml, self.bucket = s3, ml, bucket
-        self.name = unique_id("churn")
+        self.name = name or unique_id("churn")
         self.root = f"s3://{bucket}/{self.name}"
-        put_text(s3, bucket, f"{self.name}/schema.json", schema(with_target=True))
-        put_text(s3, bucket, f"{self.name}/score-schema.json", schema(with_target=False))
-        put_text(s3, bucket, f"{self.name}/score/records.csv", without_target(customers(200, 9)))
+        if name is None:
+            put_text(s3, bucket, f"{self.name}/schema.json", schema(with_target=True))
+            put_text(s3, bucket, f"{self.name}/score-schema.json", schema(with_target=False))
+            put_text(s3, bucket, f"{self.name}/score/records.csv", without_target(customers(200, 9)))
         self.uris: dict[str, Any] = {
             "data_uri": f"{self.root}/landing/",
             "schema_uri": f"{self.root}/schema.json",
