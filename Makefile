@@ -21,8 +21,12 @@ demo: install
 test: install lint
 	$(VENV)/bin/pytest
 
+# The whole fault matrix (the default suite runs only its fast subset), the races, and the service's own
+# fault and crash tests.
 test-faults: install
-	$(VENV)/bin/pytest tests/airflow/test_family_serving.py tests/airflow/test_family_faults.py $(wildcard tests/local/test_faults.py tests/local/test_crash.py tests/local/test_service_process.py)
+	$(VENV)/bin/pytest -m "not deploy" tests/airflow/test_fault_matrix.py tests/airflow/test_family_races.py \
+		tests/airflow/test_family_serving.py tests/airflow/test_family_faults.py \
+		tests/local/test_faults.py tests/local/test_crash.py tests/local/test_service_process.py
 
 lint: install
 	$(VENV)/bin/ruff check aml_provider dags tests

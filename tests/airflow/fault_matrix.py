@@ -180,8 +180,8 @@ FAULT_KINDS: dict[str, Callable[[Matrix, Step], Fault]] = {
 KILLED = "task process killed, then retried"
 
 
-def retrain(family: Family) -> Any:
-    return family.retrain(**RETRAIN)
+def retrain(family: Family, suffix: str = "", **params: Any) -> Any:
+    return family.retrain(suffix=suffix, **{**RETRAIN, **params})
 
 
 def rollback(family: Family) -> Any:
@@ -235,18 +235,31 @@ def set_up(family: Family, step: Step) -> list[str]:
     return champions
 
 
-def run_killed(matrix: Matrix, family: Family, step: Step, number: int, conf: dict[str, Any]) -> None:
-    """Run the DAG in a task process the armed fault kills; then mark what it left running as failed."""
-    spec = {"family": family.name, "bucket": family.bucket, "dag": step.dag, "day": number, "conf": conf}
-    with (Path(os.environ["AIRFLOW_HOME"]) / f"{family.name}.out").open("wb") as out:
-        process = subprocess.Popen(
+def spawn(
+    family: Family, dag: str, number: int, conf: dict[str, Any], suffix: str = ""
+) -> subprocess.Popen[bytes]:
+    """A task process running the family's `dag` for day `number`; its output goes to ``<AIRFLOW_HOME>``."""
+    spec = {"family": family.name, "bucket": family.bucket, "dag": dag, "day": number, "conf": conf}
+    spec["suffix"] = suffix
+    out = (Path(os.environ["AIRFLOW_HOME"]) / f"{family.name}-{dag}{suffix}-{number}.out").open("wb")
+    with out:
+        return subprocess.Popen(
             [sys.executable, "-m", "tests.airflow.fault_matrix", json.dumps(spec)],
             cwd=REPOSITORY,
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-        matrix.victim = process.pid
-        returncode = process.wait(timeout=600)
+
+
+def output_of(family: Family, dag: str, number: int, suffix: str = "") -> str:
+    return (Path(os.environ["AIRFLOW_HOME"]) / f"{family.name}-{dag}{suffix}-{number}.out").read_text()
+
+
+def run_killed(matrix: Matrix, family: Family, step: Step, number: int, conf: dict[str, Any]) -> None:
+    """Run the DAG in a task process the armed fault kills; then mark what it left running as failed."""
+    process = spawn(family, step.dag, number, conf)
+    matrix.victim = process.pid
+    returncode = process.wait(timeout=600)
     assert returncode == -signal.SIGKILL, f"the task process was not killed (exit {returncode})"
     dag_id = (rollback if step.dag == "rollback" else retrain)(family).dag_id
     fail_dead_tasks(dag_id, day(number))
@@ -336,14 +349,21 @@ def assert_sound(family: Family, ml: Any, champion: str) -> None:
         switches,
         record["history"],
     )
-    decided = {
-        (e["run_id"], e["ml_model_id"])
-        for e in events
-        if e["event"] == "decision" and e["action"] == "promote"
-    }
+    decisions = {e["run_id"]: e for e in events if e["event"] == "decision"}
     for event in switches:
         if event["event"] == "promotion":
-            assert (event["run_id"], event["ml_model_id"]) in decided, (event, decided)
+            decision = decisions[event["run_id"]]
+            assert (decision["action"], decision["ml_model_id"]) == ("promote", event["ml_model_id"]), event
+    for model, facts in record["members"].items():
+        decision = decisions[facts["run_id"]]
+        assert decision["ml_model_id"] == model
+        assert (roles[model].get("aml:run"), roles[model].get("aml:decision")) == (
+            facts["run_id"],
+            decision["action"],
+        ), roles[model]
+        if model in (record["champion"], record["previous"]):
+            bucket, _, key = decision["report_uri"][5:].partition("/")
+            family.s3.head_object(Bucket=bucket, Key=key)  # the report the decision points to is there
 
 
 def _family_models(family: Family, ml: Any) -> list[dict[str, Any]]:
@@ -382,7 +402,11 @@ def _events(family: Family) -> list[dict[str, Any]]:
 def main(spec: dict[str, Any]) -> None:
     """The task process of a "killed" cell: run the described DAG in this process."""
     family = Family(None, None, spec["bucket"], name=spec["family"])
-    dag = rollback(family) if spec["dag"] == "rollback" else retrain(family)
+    dag = (
+        rollback(family)
+        if spec["dag"] == "rollback"
+        else retrain(family, spec.get("suffix", ""), **spec.get("params", {}))
+    )
     run(dag, spec["day"], spec["conf"])
 
 

@@ -6,18 +6,12 @@ per fault kind) runs by default; the whole matrix with ``make test-faults`` (``-
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from aml_provider.local import LocalAml
 from tests.airflow.fault_matrix import FAULT_KINDS, STEPS, Matrix, Step, run_cell
-from tests.airflow.fault_proxy import Desk, FaultProxy
-from tests.airflow.outages import RestartableService
 from tests.airflow.test_family_dags import Family
 
 #: The cells of the default suite: each step group (data and training, scoring, promotion, rollback,
@@ -36,25 +30,6 @@ def cells() -> Iterator[Any]:
         for kind in FAULT_KINDS:
             marks = [] if (step.name, kind) in FAST else [pytest.mark.faults]
             yield pytest.param(step, kind, marks=marks, id=f"{step.name} | {kind}")
-
-
-@pytest.fixture(scope="module")
-def matrix(aml: LocalAml, aws_connection: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Matrix]:
-    """A restartable service behind the proxies, and ``aws_default`` pointing at them for this module."""
-    service = RestartableService(Path(tmp_path_factory.mktemp("matrix")), aml.s3_endpoint_url or "")
-    desk = Desk()
-    proxies = (
-        FaultProxy("ml", service.service.endpoint_url, desk),
-        FaultProxy("s3", aml.s3_endpoint_url or "", desk),
-    )
-    matrix = Matrix(service, desk, proxies)
-    previous = os.environ[f"AIRFLOW_CONN_{aws_connection.upper()}"]
-    os.environ[f"AIRFLOW_CONN_{aws_connection.upper()}"] = json.dumps(matrix.connection())
-    yield matrix
-    os.environ[f"AIRFLOW_CONN_{aws_connection.upper()}"] = previous
-    for proxy in proxies:
-        proxy.close()
-    service.close()
 
 
 @pytest.mark.parametrize(("step", "kind"), list(cells()))
