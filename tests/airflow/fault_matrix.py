@@ -177,7 +177,7 @@ FAULT_KINDS: dict[str, Callable[[Matrix, Step], Fault]] = {
     # The Amazon ML service stops right after the request and starts again 3 s later, same data.
     "service killed and restarted": lambda matrix, step: Fault(after=matrix.outage, answer=unavailable),
 }
-KILLED = "task process killed, then retried"
+FAILED, KILLED = "task fails, then retries", "task process killed, then retried"
 
 
 def retrain(family: Family, suffix: str = "", **params: Any) -> Any:
@@ -236,11 +236,11 @@ def set_up(family: Family, step: Step) -> list[str]:
 
 
 def spawn(
-    family: Family, dag: str, number: int, conf: dict[str, Any], suffix: str = ""
+    family: Family, dag: str, number: int, conf: dict[str, Any], suffix: str = "", **params: Any
 ) -> subprocess.Popen[bytes]:
     """A task process running the family's `dag` for day `number`; its output goes to ``<AIRFLOW_HOME>``."""
     spec = {"family": family.name, "bucket": family.bucket, "dag": dag, "day": number, "conf": conf}
-    spec["suffix"] = suffix
+    spec |= {"suffix": suffix, "params": params}
     out = (Path(os.environ["AIRFLOW_HOME"]) / f"{family.name}-{dag}{suffix}-{number}.out").open("wb")
     with out:
         return subprocess.Popen(
@@ -306,6 +306,9 @@ def run_cell(matrix: Matrix, family: Family, step: Step, kind: str) -> None:
         matrix.service.service.set_faults({})
     assert fired, f"the fault never found its request in the run of {step.name}"
     assert dag_run.state == "success", states(dag_run)
+    if kind == FAILED:
+        tries = [ti.try_number for ti in dag_run.get_task_instances() if ti.task_id == step.task_id]
+        assert max(tries) >= 2, f"{step.task_id} did not fail and retry: tries {tries}"
     expected = target or challenger_of(family, dag_run.run_id)
     cleaned = next_cleanup(family).test(logical_date=day(ROLLBACK_DAY + 1))
     assert cleaned.state == "success", states(cleaned)
