@@ -154,7 +154,7 @@ class Matrix:
         assert self.victim is not None
         os.kill(self.victim, signal.SIGKILL)
 
-    def fail_jobs(self, kind: str) -> None:
+    def fail_jobs(self, kind: str | None) -> None:
         """From now on the first job of `kind` that starts fails (the plan's counts start again)."""
         self.service.service.set_faults({"failJobs": [{"kind": kind, "nth": 1}]})
 
