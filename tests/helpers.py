@@ -6,6 +6,7 @@ import contextlib
 import http.client
 import json
 import os
+import socket
 import time
 import urllib.parse
 import uuid
@@ -15,6 +16,13 @@ import pytest
 from botocore import xform_name
 
 TERMINAL_STATUSES = ("COMPLETED", "FAILED", "DELETED")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def unique_id(prefix: str) -> str:

@@ -27,6 +27,7 @@ import pandas as pd
 from moto.server import ThreadedMotoServer
 
 from tests.benchmarks.harness import settings, size, verdict
+from tests.helpers import free_port
 
 ROWS = 1_000_000
 TARGET_SECONDS = 30.0
@@ -76,12 +77,6 @@ def generate(path: Path, rows: int) -> None:
         }
     )
     frame.to_csv(path, index=False)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def memory(pid: int) -> dict[str, int]:

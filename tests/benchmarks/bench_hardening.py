@@ -16,7 +16,6 @@ import http.client
 import json
 import multiprocessing
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from tests.benchmarks.harness import peak_rss, reset_peak_rss, settings, size, verdict
+from tests.helpers import free_port
 
 KEY, SECRET = "AKIABENCHHARDENING00", "bench-hardening-secret"
 TARGET = "AmazonML_20141212"
@@ -39,12 +39,6 @@ RSS_TARGET = 50 * 2**20
 HEALTH_P99_TARGET_MS = 10.0
 #: The Predict rate limit of the service, raised from its default of 200 so the load is not throttled.
 PREDICT_RPS = 100_000
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start_service(data_dir: Path) -> tuple[subprocess.Popen[bytes], str, str]:

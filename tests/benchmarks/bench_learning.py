@@ -25,7 +25,6 @@ import json
 import multiprocessing
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -49,6 +48,7 @@ from sklearn.metrics import f1_score, mean_squared_error, roc_auc_score
 
 from tests.benchmarks.harness import SMOKE, peak_rss, reset_peak_rss, settings, size, verdict
 from tests.benchmarks.learning_quality import quality_rows
+from tests.helpers import free_port
 from tests.quality import encoders, features as reference_features
 
 ROWS = 1_000_000
@@ -119,12 +119,6 @@ def schema(frame: pd.DataFrame, model_type: str) -> str:
 
 
 # --- service ----------------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start_service(data_dir: Path, s3_endpoint: str, rate: int) -> tuple[subprocess.Popen[str], str]:

@@ -22,7 +22,6 @@ import asyncio
 import json
 import multiprocessing
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,6 +36,8 @@ import boto3
 import numpy as np
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 
+from tests.helpers import free_port
+
 KEY, SECRET = "AKIABENCHSERVING0000", "bench-serving-secret"
 P99_TARGET_MS = 5.0
 SUSTAINED_RPS = 2000
@@ -48,12 +49,6 @@ CONNECTIONS = 64
 RAISED_PREDICT_RPS = 100_000
 #: moto's S3 stands in for AWS S3, whose work is not done on this machine: it runs at the jobs' priority.
 S3_NICENESS = 10
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:

@@ -18,7 +18,6 @@ import http.client
 import json
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,6 +35,7 @@ from botocore.credentials import Credentials
 
 from aml_provider.local.store import EntityStore
 from tests.benchmarks.harness import SMOKE, settings, size, verdict
+from tests.helpers import free_port
 
 TARGET_P99_MS = 10.0
 CALLER = "arn:aws:iam::000000000000:user/local"
@@ -154,12 +154,6 @@ def cpu_seconds(pid: int) -> float:
     """User and system CPU seconds of process `pid` so far (/proc/<pid>/stat)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start_service(data_dir: Path) -> tuple[subprocess.Popen[bytes], str, str]:

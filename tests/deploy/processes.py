@@ -6,7 +6,6 @@ import contextlib
 import functools
 import os
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
@@ -16,14 +15,6 @@ from pathlib import Path
 from typing import TypeVar
 
 T = TypeVar("T")
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def wait_until(check: Callable[[], T | None], timeout: float, what: str, interval: float = 0.5) -> T:

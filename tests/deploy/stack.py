@@ -27,8 +27,9 @@ from typing import Any
 import boto3
 
 from aml_provider import demo
-from tests.deploy.processes import ProcessGroups, free_port, http_ok, wait_until
+from tests.deploy.processes import ProcessGroups, http_ok, wait_until
 from tests.deploy.venvs import clean_env
+from tests.helpers import free_port
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

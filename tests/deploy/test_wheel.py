@@ -12,8 +12,9 @@ import boto3
 import pytest
 
 from tests.airflow.data import SCHEMA, labelled_rows
-from tests.deploy.processes import ProcessGroups, free_port, http_ok, wait_until
+from tests.deploy.processes import ProcessGroups, http_ok, wait_until
 from tests.deploy.venvs import REPOSITORY, build_wheel, clean_env, make_venv, run
+from tests.helpers import free_port
 
 pytestmark = pytest.mark.deploy
 

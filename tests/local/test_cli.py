@@ -21,16 +21,10 @@ from botocore.credentials import Credentials
 
 from aml_provider.local import LocalAml, ServiceConfig
 from aml_provider.local.cli import main
-from aml_provider.local.server import bind_socket, with_access_keys
-from tests.helpers import schema_text, service_unavailable, wait_for
+from aml_provider.local.server import with_access_keys
+from tests.helpers import free_port, schema_text, service_unavailable, wait_for
 
 REPOSITORY = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with bind_socket("127.0.0.1", 0) as sock:
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def start_server(data_dir: Path, port: int, *flags: str) -> subprocess.Popen[str]:
