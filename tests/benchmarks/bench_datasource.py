@@ -21,12 +21,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-import boto3
 import numpy as np
 import pandas as pd
 from moto.server import ThreadedMotoServer
 
-from tests.benchmarks.harness import settings, size, verdict
+from tests.benchmarks.harness import client, settings, size, verdict
 from tests.helpers import free_port
 
 ROWS = 1_000_000
@@ -111,18 +110,8 @@ def start_service(data_dir: Path, s3_endpoint: str) -> tuple[subprocess.Popen[by
     raise RuntimeError("the service did not start")
 
 
-def client(service: str, endpoint: str) -> Any:
-    return boto3.session.Session().client(
-        service,  # type: ignore[call-overload]
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=KEYS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=KEYS["AWS_SECRET_ACCESS_KEY"],
-    )
-
-
 def run_datasource(endpoint: str, location: str) -> tuple[float, dict[str, Any]]:
-    ml = client("machinelearning", endpoint)
+    ml = client("machinelearning", endpoint, KEYS["AWS_ACCESS_KEY_ID"], KEYS["AWS_SECRET_ACCESS_KEY"])
     start = time.perf_counter()
     ml.create_data_source_from_s3(
         DataSourceId="ds-bench",
@@ -175,7 +164,7 @@ def main(rows: int = ROWS) -> int:
         try:
             host, port = s3_server.get_host_and_port()
             s3_endpoint = f"http://{host}:{port}"
-            s3 = client("s3", s3_endpoint)
+            s3 = client("s3", s3_endpoint, KEYS["AWS_ACCESS_KEY_ID"], KEYS["AWS_SECRET_ACCESS_KEY"])
             s3.create_bucket(Bucket="aml-bench")
             s3.upload_file(str(csv_path), "aml-bench", "customers.csv")
             service, endpoint = start_service(Path(tmp) / "service", s3_endpoint)

@@ -15,23 +15,18 @@ import argparse
 import http.client
 import json
 import multiprocessing
-import os
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from tests.benchmarks.harness import peak_rss, reset_peak_rss, settings, size, verdict
-from tests.helpers import free_port
+from tests.benchmarks.harness import client, peak_rss, reset_peak_rss, serve, settings, size, verdict
 
 KEY, SECRET = "AKIABENCHHARDENING00", "bench-hardening-secret"
 TARGET = "AmazonML_20141212"
@@ -39,35 +34,6 @@ RSS_TARGET = 50 * 2**20
 HEALTH_P99_TARGET_MS = 10.0
 #: The Predict rate limit of the service, raised from its default of 200 so the load is not throttled.
 PREDICT_RPS = 100_000
-
-
-def start_service(data_dir: Path) -> tuple[subprocess.Popen[bytes], str, str]:
-    port, s3_port = free_port(), free_port()
-    command = [sys.executable, "-m", "aml_provider.local.cli", "serve", "--port", str(port)]
-    command += ["--data-dir", str(data_dir), "--local-s3", str(s3_port), "--predict-rps", str(PREDICT_RPS)]
-    command += ["--access-key-id", KEY, "--secret-access-key", SECRET]
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": KEY, "AWS_SECRET_ACCESS_KEY": SECRET}
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=1):
-                return process, url, f"http://127.0.0.1:{s3_port}"
-        except OSError:
-            time.sleep(0.1)
-    process.kill()
-    raise SystemExit("the service did not start")
-
-
-def client(service: str, endpoint: str) -> Any:
-    return boto3.session.Session().client(
-        service,  # type: ignore[call-overload]
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=KEY,
-        aws_secret_access_key=SECRET,
-    )
 
 
 def rss(pid: int) -> int:
@@ -120,7 +86,7 @@ def post_huge(url: str, megabytes: int, headers: dict[str, str], chunked: bool) 
 
 
 def huge_bodies(url: str, pid: int, megabytes: int) -> bool:
-    client("machinelearning", url).describe_ml_models()  # warm: the service model is loaded
+    client("machinelearning", url, KEY, SECRET).describe_ml_models()  # warm: the service model is loaded
     time.sleep(0.5)
     idle = rss(pid)
     print(f"idle RSS {idle / 2**20:.1f} MB")
@@ -147,7 +113,7 @@ def huge_bodies(url: str, pid: int, megabytes: int) -> bool:
 
 def text_model(url: str, s3_url: str) -> str:
     """A BINARY model over a TEXT attribute, with its endpoint READY."""
-    ml, s3 = client("machinelearning", url), client("s3", s3_url)
+    ml, s3 = client("machinelearning", url, KEY, SECRET), client("s3", s3_url, KEY, SECRET)
     rows = [" ".join(f"w{(i * j) % 5000}" for j in range(40)) + f",{i % 2}" for i in range(3000)]
     s3.create_bucket(Bucket="bench-hardening")
     s3.put_object(
@@ -270,7 +236,7 @@ def main() -> int:
     args = parser.parse_args()
     settings(predict_rps=f"{PREDICT_RPS} (default 200)")
     with tempfile.TemporaryDirectory(prefix="bench-hardening-") as workdir:
-        process, url, s3_url = start_service(Path(workdir))
+        process, url, s3_url = serve(Path(workdir), KEY, SECRET, "--predict-rps", str(PREDICT_RPS))
         try:
             memory_ok = huge_bodies(url, process.pid, args.mb)
             health_ok = health_while_predicting(url, s3_url, args.seconds, args.clients)

@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import boto3
 import numpy as np
 import pandas as pd
 from botocore.auth import SigV4Auth
@@ -46,7 +45,7 @@ from moto.server import ThreadedMotoServer
 from sklearn.linear_model import SGDClassifier, SGDRegressor
 from sklearn.metrics import f1_score, mean_squared_error, roc_auc_score
 
-from tests.benchmarks.harness import SMOKE, peak_rss, reset_peak_rss, settings, size, verdict
+from tests.benchmarks.harness import SMOKE, client, peak_rss, reset_peak_rss, settings, size, verdict
 from tests.benchmarks.learning_quality import quality_rows
 from tests.helpers import free_port
 from tests.quality import encoders, features as reference_features
@@ -135,16 +134,6 @@ def start_service(data_dir: Path, s3_endpoint: str, rate: int) -> tuple[subproce
     if process.stdout.readline().strip() != "ready":
         raise RuntimeError("the service did not start")
     return process, f"http://127.0.0.1:{port}"
-
-
-def client(service: str, endpoint: str) -> Any:
-    return boto3.session.Session().client(
-        service,  # type: ignore[call-overload]
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=KEYS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=KEYS["AWS_SECRET_ACCESS_KEY"],
-    )
 
 
 def wait(ml: Any, kind: str, entity_id: str) -> dict[str, Any]:
@@ -478,12 +467,12 @@ def main(rows: int = ROWS, quality_only: bool = False) -> int:
         s3_server.start()
         host, port = s3_server.get_host_and_port()
         s3_endpoint = f"http://{host}:{port}"
-        s3 = client("s3", s3_endpoint)
+        s3 = client("s3", s3_endpoint, KEYS["AWS_ACCESS_KEY_ID"], KEYS["AWS_SECRET_ACCESS_KEY"])
         s3.create_bucket(Bucket="aml-bench")
         data_dir = Path(tmp) / "service"
         service, endpoint = start_service(data_dir, s3_endpoint, rate=PREDICT_RPS)
         try:
-            ml = client("machinelearning", endpoint)
+            ml = client("machinelearning", endpoint, KEYS["AWS_ACCESS_KEY_ID"], KEYS["AWS_SECRET_ACCESS_KEY"])
             table = quality_rows(ml, s3, "aml-bench", generated_only=SMOKE)
             if not quality_only:
                 results: dict[str, Any] = {}

@@ -31,8 +31,8 @@ from typing import Any
 import pandas as pd
 from moto.server import ThreadedMotoServer
 
-from tests.benchmarks.bench_learning import client, generate, schema, start_service
-from tests.benchmarks.harness import SMOKE, peak_rss, reset_peak_rss, settings, verdict
+from tests.benchmarks.bench_learning import KEYS, generate, schema, start_service
+from tests.benchmarks.harness import SMOKE, client, peak_rss, reset_peak_rss, settings, verdict
 
 SIZES = (1_000_000, 3_000_000, 10_000_000)
 SMOKE_SIZES = (20_000, 60_000, 200_000)
@@ -160,7 +160,7 @@ def main(sizes: tuple[int, ...]) -> int:
         s3_server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         s3_server.start()
         host, port = s3_server.get_host_and_port()
-        s3 = client("s3", f"http://{host}:{port}")
+        s3 = client("s3", f"http://{host}:{port}", KEYS["AWS_ACCESS_KEY_ID"], KEYS["AWS_SECRET_ACCESS_KEY"])
         s3.create_bucket(Bucket="aml-bench")
         try:
             for rows in sizes:
@@ -183,7 +183,12 @@ def main(sizes: tuple[int, ...]) -> int:
                 try:
                     results[rows] = run_size(
                         rows,
-                        client("machinelearning", endpoint),
+                        client(
+                            "machinelearning",
+                            endpoint,
+                            KEYS["AWS_ACCESS_KEY_ID"],
+                            KEYS["AWS_SECRET_ACCESS_KEY"],
+                        ),
                         s3,
                         service.pid,
                         f"s3://aml-bench/{key}",

@@ -32,10 +32,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import numpy as np
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 
+from tests.benchmarks.harness import client
 from tests.helpers import free_port
 
 KEY, SECRET = "AKIABENCHSERVING0000", "bench-serving-secret"
@@ -148,16 +148,6 @@ def serve_trivial_app(port: int) -> None:
 # --- data, model and jobs ------------------------------------------------------------------------------
 
 
-def client(service: str, endpoint: str) -> Any:
-    return boto3.session.Session().client(
-        service,  # type: ignore[call-overload]
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=KEY,
-        aws_secret_access_key=SECRET,
-    )
-
-
 COLUMNS = ["age", "balance", "duration", "campaign", "job", "marital", "contact", "note", "y"]
 ATTRIBUTES = [
     *({"attributeName": name, "attributeType": "NUMERIC"} for name in COLUMNS[:4]),
@@ -219,7 +209,10 @@ def wait_for(ml: Any, getter: str, key: str, entity_id: str) -> dict[str, Any]:
 
 def prepare(processes: Processes, big_rows: int) -> tuple[str, list[dict[str, str]]]:
     """A READY endpoint of a small BINARY model, the big datasource for the background jobs, test records."""
-    ml, s3 = client("machinelearning", processes.service_url), client("s3", processes.s3_url)
+    ml, s3 = (
+        client("machinelearning", processes.service_url, KEY, SECRET),
+        client("s3", processes.s3_url, KEY, SECRET),
+    )
     s3.create_bucket(Bucket="bench-serving")
     create_data_source(ml, "ds-small", upload(s3, "small.csv", 5000, seed=1))
     create_data_source(ml, "ds-big", upload(s3, "big.csv", big_rows, seed=2))
@@ -239,7 +232,7 @@ class BackgroundJobs:
     whenever one ends, another of its kind starts. Counts how many started and how many ended COMPLETED."""
 
     def __init__(self, processes: Processes) -> None:
-        self.ml = client("machinelearning", processes.service_url)
+        self.ml = client("machinelearning", processes.service_url, KEY, SECRET)
         self.stop = threading.Event()
         self.started = self.completed = 0
         self.thread = threading.Thread(target=self._keep_running, daemon=True)
@@ -296,7 +289,7 @@ class BackgroundJobs:
 
 def signed_requests(url: str, model_id: str, records: list[dict[str, str]]) -> list[bytes]:
     """Raw HTTP requests for Predict of each record, as boto3 signs them (captured before they are sent)."""
-    ml = client("machinelearning", url)
+    ml = client("machinelearning", url, KEY, SECRET)
     captured: list[bytes] = []
 
     def capture(request: Any, **_: Any) -> AWSResponse:

@@ -19,11 +19,9 @@ import json
 import os
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -34,8 +32,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from aml_provider.local.store import EntityStore
-from tests.benchmarks.harness import SMOKE, settings, size, verdict
-from tests.helpers import free_port
+from tests.benchmarks.harness import SMOKE, serve, settings, size, verdict
 
 TARGET_P99_MS = 10.0
 CALLER = "arn:aws:iam::000000000000:user/local"
@@ -154,25 +151,6 @@ def cpu_seconds(pid: int) -> float:
     """User and system CPU seconds of process `pid` so far (/proc/<pid>/stat)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def start_service(data_dir: Path) -> tuple[subprocess.Popen[bytes], str, str]:
-    """`aml-local serve` with its own local S3, in its own process, on the filled `data_dir`."""
-    port, s3_port = free_port(), free_port()
-    command = [sys.executable, "-m", "aml_provider.local.cli", "serve", "--port", str(port)]
-    command += ["--data-dir", str(data_dir), "--local-s3", str(s3_port)]
-    command += ["--access-key-id", KEY, "--secret-access-key", SECRET]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=1):
-                return process, url, f"http://127.0.0.1:{s3_port}"
-        except OSError:
-            time.sleep(0.1)
-    process.kill()
-    raise SystemExit("the service did not start")
 
 
 def create_through_the_api(client: SignedClient, s3_url: str, data_sources: int) -> None:
@@ -304,7 +282,7 @@ def main() -> int:
         print(
             f"stored {args.entities - API_DATA_SOURCES} datasources and {MODELS - 1} models in {time.perf_counter() - began:.1f} s"
         )
-        service, url, s3_url = start_service(data_dir)
+        service, url, s3_url = serve(data_dir, KEY, SECRET)
         try:
             client = SignedClient(url)
             began = time.perf_counter()
