@@ -83,12 +83,15 @@ class ModelFamily:
             members.insert(0, record.previous)
         return [model for model in members if model != record.champion and self._completed(model)]
 
-    def cleanup(self, keep_runs: int, *, dry_run: bool = False) -> dict[str, list[str]]:
-        """Delete members beyond ``keep_runs`` and the evidence nothing kept cites."""
-        plan = retention.doomed(self.record(), keep_runs)
+    def cleanup(
+        self, keep_runs: int, *, dry_run: bool = False, own_run: retention.Run | None = None
+    ) -> dict[str, list[str]]:
+        """Delete members beyond ``keep_runs`` and the evidence nothing kept cites; ``own_run`` (dag_id,
+        run_id) is the retrain run cleaning up, whose challenger is past its promotion step."""
+        plan = retention.doomed(self.record(), keep_runs, own_run)
         if not dry_run:
             retention.delete(self.hook, plan)
-            self.store.update(lambda record: retention.forget(record, plan))
+            self.store.update(lambda record: retention.forget(record, plan, own_run))
         return plan
 
     def _completed(self, ml_model_id: str) -> bool:

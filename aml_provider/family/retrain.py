@@ -169,8 +169,10 @@ def decide(
     family.register(
         roles["challenger"],
         {
+            "dag_id": run.get("dag_id", ""),
             "run_id": run["run_id"],
             "logical_date": run["logical_date"],
+            "champion": roles.get("champion"),
             "training": list(plan["training_partitions"]),
             "metric": outcome["metric"],
             "decision": verdict.action,

@@ -60,9 +60,9 @@ class Serving:
     ) -> bool:
         """Record the change and ask for the target's endpoint; False when it is already the champion."""
         self.reconcile()
-        self.hook.check_not_failed(ML_MODEL, self.hook.get(ML_MODEL, target))
+        model = self.hook.get(ML_MODEL, target)
         _, started = self.store.update(
-            lambda record: self._claim(record, op, target, expected_champion, threshold)
+            lambda record: self._claim(record, op, target, expected_champion, threshold, model)
         )
         if not started:
             return False
@@ -139,8 +139,16 @@ class Serving:
     # Record changes (each runs inside a compare-and-set write, deciding from the record alone)
 
     def _claim(
-        self, record: FamilyRecord, op: str, target: str, expected: str | None, threshold: float | None
+        self,
+        record: FamilyRecord,
+        op: str,
+        target: str,
+        expected: str | None,
+        threshold: float | None,
+        model: Mapping[str, Any],
     ) -> bool:
+        """Claim the record for this change. A superseded decision says so even when its model has gone
+        meanwhile (another run's clean-up may delete a challenger once the champion changed)."""
         pending = record.pending
         if pending and pending.owner == self.writer.owner and pending.target == target:
             return True  # a retry of the same task resumes its own change
@@ -156,6 +164,7 @@ class Serving:
                 f"The champion of {record.family!r} is now {record.champion}, not {expected} as when the "
                 "challenger was compared; run the retrain again to decide against the new champion"
             )
+        self.hook.check_not_failed(ML_MODEL, model)
         record.pending = Pending(
             op=op,
             target=target,

@@ -55,10 +55,15 @@ class AmlFamilyMixin:
 
 
 def run_facts(context: Context) -> dict[str, str]:
-    """The run as the family's log names it: run ID, logical date and its ``ds``."""
+    """The run as the family's log names it: DAG, run ID, logical date and its ``ds``."""
     dag_run = context["dag_run"]
     moment = dag_run.logical_date or dag_run.run_after
-    return {"run_id": dag_run.run_id, "logical_date": moment.isoformat(), "ds": moment.strftime("%Y-%m-%d")}
+    return {
+        "dag_id": dag_run.dag_id,
+        "run_id": dag_run.run_id,
+        "logical_date": moment.isoformat(),
+        "ds": moment.strftime("%Y-%m-%d"),
+    }
 
 
 def data_interval(context: Context) -> tuple[dt.datetime, dt.datetime]:
@@ -328,7 +333,8 @@ class AmlCleanupOperator(AmlFamilyOperator):
     Repair the family's projections, remove drained endpoints, and delete what retention lets go.
 
     Keeps the newest ``keep_runs`` members (models that retrain runs produced), the champion, the
-    previous champion and every entity their decisions cite; the decision log is never touched.
+    previous champion, challengers of other runs still on their way to promotion and every entity their
+    decisions cite; the decision log is never touched. Its own run's challenger is settled: past promotion.
     Returns the deleted (or, with ``dry_run``, the deletable) IDs by kind.
 
     :param keep_runs: how many of the newest members to keep. (templated)
@@ -347,7 +353,7 @@ class AmlCleanupOperator(AmlFamilyOperator):
         dry_run = str(self.list_only).lower() in ("true", "1", "yes")
         if not dry_run:
             self.models.serving(Writer(owner=f"{ti.dag_id}/{ti.run_id}/{ti.task_id}")).reconcile()
-        plan = self.models.cleanup(int(self.keep_runs), dry_run=dry_run)
+        plan = self.models.cleanup(int(self.keep_runs), dry_run=dry_run, own_run=(ti.dag_id, ti.run_id))
         for kind, ids in plan.items():
             for entity_id in ids:
                 self.log.info("%s %s %s", "Would delete" if dry_run else "Deleted", kind, entity_id)

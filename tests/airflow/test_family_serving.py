@@ -249,3 +249,28 @@ def test_cleanup_keeps_the_newest_members_and_the_evidence_champions_cite(
     assert hook.get(DATA_SOURCE, sources[0])["Status"] == "COMPLETED"  # cited by the champion
     assert hook.get(DATA_SOURCE, sources[1])["Status"] == "DELETED"
     assert sorted(family.record().members) == sorted([members[0], members[3]])
+
+
+def test_cleanup_keeps_a_challenger_another_run_may_still_promote(
+    hook: AmlHook, ml: Any, s3: Any, bucket: str
+) -> None:
+    """A challenger decided "promote" (waiting for approval, say) outlives the clean-up of other runs of
+    the family, whatever ``keep_runs``; its own run's clean-up settles it, and then it goes like any other."""
+    location = put_text(s3, bucket, f"{unique_id('in-flight')}/train.csv", labelled_rows(200))
+    champion, waiting, newest = trained_models(ml, location, 3, "in-flight")[1]
+    family = family_of(hook, s3, bucket)
+
+    def decided(model: str, dag_id: str, run_id: str, day: int, decision: str, against: str | None) -> None:
+        facts = {"dag_id": dag_id, "run_id": run_id, "logical_date": f"2026-01-0{day}"}
+        family.register(model, {**facts, "decision": decision, "champion": against})
+
+    decided(champion, "aml_retrain", "first", 1, "promote", None)
+    promote(family, champion, None)
+    decided(waiting, "aml_retrain_manual", "manual", 2, "promote", champion)
+    decided(newest, "aml_retrain", "daily", 3, "keep", champion)
+
+    assert family.cleanup(keep_runs=1, own_run=("aml_retrain", "daily"))[ML_MODEL.name] == []
+    assert family.record().members[newest]["settled"] is True
+    assert family.cleanup(keep_runs=1, own_run=("aml_retrain_manual", "manual"))[ML_MODEL.name] == [waiting]
+    assert hook.get(ML_MODEL, waiting)["Status"] == "DELETED"
+    assert sorted(family.record().members) == sorted([champion, newest])
