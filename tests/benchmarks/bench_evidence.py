@@ -28,7 +28,7 @@ from sklearn.metrics import f1_score, mean_squared_error, roc_auc_score
 from aml_provider.family import bootstrap
 from aml_provider.family.evidence import compare_models
 from aml_provider.local import LocalAml
-from aml_provider.local.writers import result_header, result_lines
+from aml_provider.local.writers import result_block, result_header
 from tests.benchmarks.harness import SMOKE, settings, size, verdict
 
 ROWS = 40_000
@@ -143,8 +143,8 @@ def write_batch_output(
     """A batch prediction's manifest and gzipped result in Amazon ML's layout; the contestant for it."""
     batch_id, prefix = f"bp-{role}", f"out-{role}/batch-prediction"
     header = ",".join(result_header("BINARY", [], tag=True, true_label=True))
-    lines = result_lines("BINARY", np.asarray(scores), 0.5, [frame["rid"].to_numpy(), frame["y"].to_numpy()])
-    body = gzip.compress(("\n".join([header, *lines]) + "\n").encode(), compresslevel=3)
+    lines = result_block("BINARY", np.asarray(scores), 0.5, [frame["rid"].to_numpy(), frame["y"].to_numpy()])
+    body = gzip.compress(header.encode() + b"\n" + lines, compresslevel=3)
     s3.put_object(Bucket="bench-evidence", Key=f"{prefix}/result/{batch_id}-data.csv.gz", Body=body)
     result_uri = f"s3://bench-evidence/{prefix}/result/{batch_id}-data.csv.gz"
     s3.put_object(

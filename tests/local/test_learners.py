@@ -31,7 +31,7 @@ from aml_provider.local.learners import (
 from aml_provider.local.learners.metrics import roc_points
 from aml_provider.local.learners.report import threshold_effect
 from aml_provider.local.learners.sgd import Scaling
-from aml_provider.local.writers import BatchOutput, format_score, format_scores, result_header, result_lines
+from aml_provider.local.writers import BatchOutput, format_score, format_scores, result_block, result_header
 from tests.helpers import unique_id
 
 # --- training parameters -------------------------------------------------------------------------------
@@ -344,12 +344,13 @@ def test_result_lines_per_model_type() -> None:
         "bestAnswer",
         "score",
     ]
-    lines = result_lines("BINARY", scores, 0.5, [np.array(["r,1", "r2"], dtype=object)])
-    assert lines == ['"r,1",1,7.5E-1', "r2,0,2.5E-1"]
-    assert result_lines("BINARY", scores, 0.75) == ["1,7.5E-1", "0,2.5E-1"]
+    lines = result_block("BINARY", scores, 0.5, [np.array(["r,1", "r2"], dtype=object)])
+    assert lines == b'"r,1",1,7.5E-1\nr2,0,2.5E-1\n'
+    assert result_block("BINARY", scores, 0.75) == b"1,7.5E-1\n0,2.5E-1\n"
     assert result_header("MULTICLASS", ["x", "y"], tag=False, true_label=False) == ["x", "y"]
-    assert result_lines("MULTICLASS", np.array([[0.5, 0.5]]), 0.5) == ["5E-1,5E-1"]
-    assert result_lines("REGRESSION", np.array([-15.26385]), 0.5) == ["-1.526385E1"]
+    assert result_block("MULTICLASS", np.array([[0.5, 0.5]]), 0.5) == b"5E-1,5E-1\n"
+    assert result_block("REGRESSION", np.array([-15.26385]), 0.5) == b"-1.526385E1\n"
+    assert result_block("REGRESSION", np.zeros(0), 0.5) == b""
 
 
 def test_batch_output_layout_in_s3(s3: object, bucket: str, tmp_path: Path) -> None:
@@ -360,7 +361,7 @@ def test_batch_output_layout_in_s3(s3: object, bucket: str, tmp_path: Path) -> N
     output = BatchOutput(
         store, f"s3://{bucket}/{prefix}/", "bp-1", ["bestAnswer", "score"], tmp_path / "w", tmp_path / "plan"
     )
-    output.write(first, ["1,1E0", "", "0,2E-1"])
+    output.write(first, b"1,1E0\n\n0,2E-1\n")
     manifest = output.publish([first, second])
     result = f"s3://{bucket}/{prefix}/batch-prediction/result/bp-1-a.csv.gz"
     assert manifest == {
@@ -389,7 +390,7 @@ def test_batch_publication_that_fails_leaves_nothing(s3: object, bucket: str, tm
         store, f"s3://{bucket}/{prefix}/", "bp-9", ["score"], tmp_path / "w", tmp_path / "plan"
     )
     for source in sources:
-        output.write(source, ["1E0"])
+        output.write(source, b"1E0\n")
     sorted((tmp_path / "w").iterdir())[1].unlink()
     with pytest.raises(FileNotFoundError):
         output.publish(sources)
@@ -409,8 +410,8 @@ def test_batch_results_of_same_named_files_in_different_folders_do_not_collide(
     output = BatchOutput(
         store, f"s3://{bucket}/{prefix}-out/", "bp-3", ["score"], tmp_path / "w", tmp_path / "plan"
     )
-    for source, line in zip(sources, ["1E0", "2E0", "3E0"], strict=True):
-        output.write(source, [line])
+    for source, line in zip(sources, [b"1E0\n", b"2E0\n", b"3E0\n"], strict=True):
+        output.write(source, line)
     manifest = output.publish(sources)
     result = f"s3://{bucket}/{prefix}-out/batch-prediction/result/bp-3-"
     assert manifest == {
@@ -428,7 +429,7 @@ def test_batch_output_publishes_nothing_when_an_upload_fails(s3: object, bucket:
     output = BatchOutput(
         store, "s3://no-such-bucket-for-output/x/", "bp-2", ["score"], tmp_path / "w", tmp_path / "plan"
     )
-    output.write(source, ["1E0"])
+    output.write(source, b"1E0\n")
     with pytest.raises(JobFailed, match="Cannot write"):
         output.publish([source])
     assert not (tmp_path / "w").exists()

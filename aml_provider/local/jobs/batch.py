@@ -19,7 +19,7 @@ from aml_provider.local.jobs.training import (
     score_threshold,
 )
 from aml_provider.local.learners import BINARY, MULTICLASS
-from aml_provider.local.writers import BatchOutput, result_header, result_lines
+from aml_provider.local.writers import BatchOutput, result_block, result_header
 
 #: Scored rows, with their inputs, kept in preview.json for the console.
 PREVIEW_ROWS = 20
@@ -106,21 +106,23 @@ def _predict_all(
         for uri, state in progress.items():
             trailing = state.rejected - state.blanks
             if trailing > 0:
-                output.write(next(f for f in reader.files if f.uri == uri), [""] * trailing)
+                output.write(next(f for f in reader.files if f.uri == uri), b"\n" * trailing)
     return total, invalid
 
 
-def _chunk_lines(trained: TrainedModel, chunk: Chunk, leading: dict[str, str], threshold: float) -> list[str]:
+def _chunk_lines(trained: TrainedModel, chunk: Chunk, leading: dict[str, str], threshold: float) -> bytes:
+    """The result lines of the chunk's rows (each ending in a newline)."""
     if len(chunk) == 0:
-        return []
+        return b""
     scores = trained.outputs(chunk.columns)
     texts = [_leading_text(trained, name, chunk.columns[column]) for name, column in leading.items()]
-    return result_lines(trained.model_type, scores, threshold, texts)
+    return result_block(trained.model_type, scores, threshold, texts)
 
 
-def _write_preview(ctx: JobContext, chunk: Chunk, lines: list[str], header: list[str]) -> None:
+def _write_preview(ctx: JobContext, chunk: Chunk, block: bytes, header: list[str]) -> None:
     """The first scored rows of `chunk` beside their input values (preview.json)."""
-    rows = min(PREVIEW_ROWS, len(lines))
+    rows = min(PREVIEW_ROWS, len(chunk))
+    lines = [line.decode("utf-8") for line in block.split(b"\n", rows)[:rows]]
     names = list(chunk.columns)
     preview = {
         "file": chunk.file.uri,
@@ -132,7 +134,7 @@ def _write_preview(ctx: JobContext, chunk: Chunk, lines: list[str], header: list
                 "inputs": [_input_text(chunk.columns[name][i]) for name in names],
                 "results": result,
             }
-            for i, result in zip(range(rows), csv.reader(lines[:rows]), strict=True)
+            for i, result in zip(range(rows), csv.reader(lines), strict=True)
         ],
     }
     (ctx.artifacts / "preview.json").write_text(json.dumps(preview))
@@ -156,7 +158,7 @@ def _leading_text(trained: TrainedModel, name: str, values: np.ndarray) -> np.nd
     return values
 
 
-def _with_blanks(lines: list[str], line_numbers: np.ndarray, state: _FileProgress) -> list[str]:
+def _with_blanks(lines: bytes, line_numbers: np.ndarray, state: _FileProgress) -> bytes:
     """Insert a blank line for every data line skipped since the previous row (it was malformed)."""
     if len(line_numbers) == 0:
         return lines
@@ -165,9 +167,6 @@ def _with_blanks(lines: list[str], line_numbers: np.ndarray, state: _FileProgres
     state.next_line = int(line_numbers[-1]) + 1
     if not gaps.any():
         return lines
-    out: list[str] = []
-    for line, gap in zip(lines, gaps.tolist(), strict=True):
-        out.extend([""] * gap)
-        out.append(line)
     state.blanks += int(gaps.sum())
-    return out
+    rows = lines.split(b"\n")[:-1]
+    return b"".join(b"\n" * gap + row + b"\n" for row, gap in zip(rows, gaps.tolist(), strict=True))

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from aml_provider.local.writers.batch import (
     BatchOutput,
-    csv_field,
     discard_publication,
+    result_block,
     result_header,
-    result_lines,
 )
+from aml_provider.local.writers.cells import csv_field
 from aml_provider.local.writers.numbers import format_score, format_scores
 
 __all__ = [
@@ -18,5 +18,5 @@ __all__ = [
     "format_score",
     "format_scores",
     "result_header",
-    "result_lines",
+    "result_block",
 ]

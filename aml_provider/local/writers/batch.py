@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from aml_provider.local.data.s3 import S3Object, S3Store, join_uri, split_uri
-from aml_provider.local.writers.numbers import format_scores
+from aml_provider.local.writers.cells import Cells, csv_field, join_lines, text_cells
+from aml_provider.local.writers.numbers import score_cells
 
 BINARY = "BINARY"
 MULTICLASS = "MULTICLASS"
@@ -37,40 +38,26 @@ def result_header(model_type: str, classes: Sequence[str], tag: bool, true_label
     return [*leading, "score"]
 
 
-def result_lines(
+def result_block(
     model_type: str,
     scores: np.ndarray,
     score_threshold: float,
     leading: Sequence[np.ndarray] = (),
-) -> list[str]:
-    """One CSV line per scored row: leading text columns (tag, trueLabel), then bestAnswer/scores."""
-    columns = [csv_column(column) for column in leading]
+) -> bytes:
+    """One CSV line per scored row, each ending in a newline: leading text columns (tag, trueLabel), then
+    bestAnswer and score (BINARY), the class probabilities (MULTICLASS) or the value (REGRESSION)."""
+    if len(scores) == 0:
+        return b""
+    columns = [text_cells(column) for column in leading]
     if model_type == BINARY:
-        columns.append(np.where(scores >= score_threshold, "1", "0").tolist())
-        columns.append(format_scores(scores))
+        best = np.where(scores >= score_threshold, ord("1"), ord("0")).astype(np.uint8)
+        columns.append(Cells(best, np.ones(len(best), dtype=np.int64)))
+        columns.append(score_cells(scores))
     elif model_type == MULTICLASS:
-        flat, width = format_scores(scores), scores.shape[1]
-        columns.extend(flat[i::width] for i in range(width))
+        columns.extend(score_cells(scores[:, k]) for k in range(scores.shape[1]))
     else:
-        columns.append(format_scores(scores))
-    return list(map(",".join, zip(*columns, strict=True)))
-
-
-def csv_column(values: np.ndarray) -> list[str]:
-    """A column of CSV fields; values are quoted only when they hold a comma, quote or line break."""
-    texts = [str(value) for value in values.tolist()]
-    joined = "".join(texts)
-    if any(c in joined for c in ',"\n\r'):
-        return [csv_field(text) for text in texts]
-    return texts
-
-
-def csv_field(value: object) -> str:
-    """A CSV field, quoted only when it holds a comma, quote or line break."""
-    text = str(value)
-    if any(c in text for c in ',"\n\r'):
-        return '"' + text.replace('"', '""') + '"'
-    return text
+        columns.append(score_cells(scores))
+    return join_lines(columns)
 
 
 class BatchOutput:
@@ -132,11 +119,12 @@ class BatchOutput:
             )
         return results
 
-    def write(self, source: S3Object, lines: list[str]) -> None:
-        """Append result lines for rows of `source` (a blank line for a row that could not be scored)."""
+    def write(self, source: S3Object, lines: bytes) -> None:
+        """Append result lines (each ending in a newline; an empty one for a row that could not be scored)
+        for rows of `source`."""
         handle = self._handle(source)
         if lines:
-            self._pending.append(self._compressor.submit(handle.write, ("\n".join(lines) + "\n").encode()))
+            self._pending.append(self._compressor.submit(handle.write, lines))
             while len(self._pending) > MAX_PENDING_BLOCKS:
                 self._pending.popleft().result()
 
