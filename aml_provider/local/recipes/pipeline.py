@@ -108,6 +108,10 @@ class BagEncoder:
         """Rows and feature columns of the bag's tokens (a negative column: no feature)."""
         vocabulary = self.vocabulary_
         if not grow or self.frozen_:
+            if bag.codes is not None and bag.categories is not None:
+                lookup = map(vocabulary.get, bag.categories, repeat(_UNSEEN))
+                columns = np.fromiter(lookup, dtype=np.intp, count=len(bag.categories))
+                return bag.rows, columns[bag.codes]
             lookup = map(vocabulary.get, bag.tokens, repeat(_UNSEEN))
             return bag.rows, np.fromiter(lookup, dtype=np.intp, count=len(bag.tokens))
         vocabulary.next_column, vocabulary.added = len(features), []

@@ -30,11 +30,14 @@ class Dense(NamedTuple):
 class Bag(NamedTuple):
     """Tokens (object array of str) and the row of each; rows ascending, tokens of a row in text order.
 
-    An empty token is a categorical value that is missing: it never becomes a feature.
+    An empty token is a categorical value that is missing: it never becomes a feature. A bag of few
+    distinct tokens may also give them as `categories[codes]`, so that each is looked up once.
     """
 
     rows: np.ndarray
     tokens: np.ndarray
+    codes: np.ndarray | None = None
+    categories: np.ndarray | None = None
 
 
 Values = Dense | Bag
@@ -194,7 +197,7 @@ class QuantileBin(Unary):
         values = _dense(args[0])
         # nan sorts after every bound, +inf included, so it lands on the last label: the missing one
         bins = np.searchsorted(self.bounds_, values, side="right")
-        return Bag(np.arange(len(values)), self.labels_[bins])
+        return Bag(np.arange(len(values)), self.labels_[bins], bins, self.labels_)
 
 
 class Normalize(Unary):
