@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from aml_provider.local.data import DataSourceReader, Schema, open_datasource, parse_binary, parse_numeric
 from aml_provider.local.errors import InvalidInputException, JobFailed
@@ -27,6 +28,7 @@ from aml_provider.local.learners import (
     train_linear,
 )
 from aml_provider.local.recipes import FeaturePipeline, default_recipe, parse_recipe
+from aml_provider.local.recipes.processors import objects
 
 #: Model-size pruning: at most this many rounds and seconds, aiming a little under the cap.
 PRUNING_ROUNDS = 12
@@ -90,7 +92,10 @@ def encode_target(model_type: str, values: np.ndarray) -> tuple[np.ndarray, np.n
     if model_type == REGRESSION:
         parsed = parse_numeric(values)
         return parsed, ~np.isnan(parsed)
-    labels = np.array([str(v).strip() for v in values], dtype=object)
+    codes, classes = pd.factorize(np.asarray(values, dtype=object))  # each distinct label stripped once
+    if (codes < 0).any():  # None or nan among the values: the text of each
+        classes, codes = np.asarray(values, dtype=object), np.arange(len(values))
+    labels = objects([str(v).strip() for v in classes])[codes]
     return labels, labels != ""
 
 
