@@ -31,7 +31,7 @@ def parse_numeric(values: Iterable[object]) -> np.ndarray:
         return np.where(np.isfinite(values), values, np.nan).astype(np.float64, copy=False).reshape(-1)
     array = np.asarray(values, dtype=object).reshape(-1)
     if len(array) <= _SHORT:
-        return np.array([_number(v) for v in array], dtype=np.float64)
+        return np.array([number(v) for v in array], dtype=np.float64)
     parsed = _plain_numbers(array)
     if parsed is None:
         parsed = pd.to_numeric(pd.Series(array, dtype=object), errors="coerce").to_numpy(
@@ -60,10 +60,15 @@ def _plain_numbers(array: np.ndarray) -> np.ndarray | None:
 
 def parse_binary(values: Iterable[object]) -> np.ndarray:
     """1.0 for 1/y/yes/t/true, 0.0 for 0/n/no/f/false (any case, spaces ignored), nan otherwise."""
-    return _per_distinct(values, lambda v: _BINARY.get(v.strip().lower(), np.nan), np.nan, np.float64)
+    return _per_distinct(values, binary, np.nan, np.float64)
 
 
-def _number(value: object) -> float:
+def binary(text: str) -> float:
+    """One value as `parse_binary` reads it."""
+    return _BINARY.get(text.strip().lower(), math.nan)
+
+
+def number(value: object) -> float:
     """One value as `pandas.to_numeric` reads it: a finite decimal number, else nan."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         number = float(value)

@@ -10,8 +10,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from aml_provider.local.jobs.training import TrainedModel, load_trained_model
 from aml_provider.local.learners import BINARY, MULTICLASS
 
@@ -27,10 +25,8 @@ class Predictor:
 
     def predict(self, record: dict[str, str], score_threshold: float) -> dict[str, Any]:
         """BINARY: label by `score >= score_threshold`; MULTICLASS: arg-max class; REGRESSION: value."""
-        columns = {
-            name: np.array([value], dtype=object) for name, value in record.items() if name in self.inputs
-        }
-        outputs = self.trained.model.row_scores(*self.trained.pipeline.record_features(columns))
+        inputs = {name: value for name, value in record.items() if name in self.inputs}
+        outputs = self.trained.model.row_scores(*self.trained.pipeline.record_features(inputs))
         if self.model_type == BINARY:
             score = float(outputs[0])
             label = "1" if score >= score_threshold else "0"

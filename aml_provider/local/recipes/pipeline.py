@@ -10,6 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from aml_provider.local.data import Schema, parse_binary, parse_numeric
+from aml_provider.local.data.values import binary, number
 from aml_provider.local.recipes.compiler import Output, compile_recipe
 from aml_provider.local.recipes.processors import (
     BINARY,
@@ -18,6 +19,7 @@ from aml_provider.local.recipes.processors import (
     Bag,
     Dense,
     Node,
+    Row,
     Values,
     Variable,
     objects,
@@ -71,6 +73,19 @@ class DenseEncoder:
             np.concatenate([x[rows, outputs], np.ones(len(missing_rows))]),
         )
 
+    def encode_one(self, values: list[float], cols: list[int], data: list[float]) -> None:
+        """`encode` of one row, appended to its feature columns and values (dropped features left out)."""
+        missing = []
+        for (value_column, missing_column), value in zip(self.columns_.tolist(), values, strict=True):
+            if value != value:  # nan
+                missing.append(missing_column)
+            elif value != 0 and value_column >= 0:
+                cols.append(value_column)
+                data.append(value)
+        kept = [column for column in missing if column >= 0]
+        cols += kept
+        data += [1.0] * len(kept)
+
     def remap(self, new_index: np.ndarray) -> None:
         self.columns_ = np.where(self.columns_ >= 0, new_index[self.columns_], -1)
 
@@ -120,6 +135,11 @@ class BagEncoder:
             features.add(f"{self.name}={token}", True)
         vocabulary.added = []
         return bag.rows, columns
+
+    def encode_one(self, tokens: list[str], cols: list[int]) -> None:
+        """The feature columns of one row's tokens, appended to `cols` (tokens without a feature left out)."""
+        get = self.vocabulary_.get
+        cols += [column for token in tokens if (column := get(token, _UNSEEN)) >= 0]
 
     def remap(self, new_index: np.ndarray) -> None:
         """Renumber the kept features; tokens of dropped ones leave the vocabulary (unseen tokens have no
@@ -185,14 +205,23 @@ class FeaturePipeline:
         rows, cols, data = self._entries(columns, size, grow)
         return self._matrix(rows, cols, data, size)
 
-    def record_features(self, record: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """The non-zero feature columns and values of one record, as the single row of `transform` would
-        hold them, without building a sparse matrix (real-time Predict)."""
-        _, cols, data = self._entries(record, 1, grow=False)
-        if len(set(cols.tolist())) == len(cols):  # no repeated token: nothing to sum
-            return cols, data
-        unique, position = np.unique(cols, return_inverse=True)
-        values = np.bincount(position, weights=data, minlength=len(unique))
+    def record_features(self, record: Mapping[str, str]) -> tuple[np.ndarray, np.ndarray]:
+        """The non-zero feature columns and values of one record (raw strings by variable; an absent one is
+        missing), as the single row of `transform` would hold them, computed in plain Python without
+        numpy's per-call costs or a sparse matrix (real-time Predict)."""
+        if not self.fitted_:
+            raise RuntimeError("FeaturePipeline.fit(statistics) must be called before transform")
+        row = self._compute_one(record)
+        cols: list[int] = []
+        data: list[float] = []
+        self.dense.encode_one([_float(row[i]) for i in self.dense_positions], cols, data)
+        for encoder, i in self.bags:
+            encoder.encode_one(_list(row[i]), cols)
+        data += [1.0] * (len(cols) - len(data))
+        if len(set(cols)) == len(cols):  # no repeated token: nothing to sum
+            return np.array(cols, dtype=np.intp), np.array(data, dtype=np.float64)
+        unique, position = np.unique(np.array(cols, dtype=np.intp), return_inverse=True)
+        values = np.bincount(position, weights=np.array(data), minlength=len(unique))
         values[self._indicator_mask()[unique]] = 1.0
         return unique, values
 
@@ -241,6 +270,16 @@ class FeaturePipeline:
     def _variables(self, kind: str) -> list[int]:
         return [i for i, node in enumerate(self.nodes) if isinstance(node, Variable) and node.type == kind]
 
+    def _compute_one(self, record: Mapping[str, str]) -> list[Row]:
+        """`_compute` of one record."""
+        values: list[Row] = []
+        for node, inputs in zip(self.nodes, self.inputs, strict=True):
+            if isinstance(node, Variable):
+                values.append(_read_one(record.get(node.name, ""), node.type))
+            else:
+                values.append(node.transform_one(*(values[j] for j in inputs)))
+        return values
+
     def _compute(self, columns: Mapping[str, np.ndarray], size: int) -> list[Any]:
         """Every node's values, inputs first; numbers and binaries of all columns are parsed in one call each."""
         values: list[Any] = [None] * len(self.nodes)
@@ -280,6 +319,25 @@ def _column(columns: Mapping[str, np.ndarray], name: str, size: int) -> np.ndarr
     if isinstance(found, np.ndarray) and found.dtype.kind == "f":  # a number column the reader parsed
         return found
     return np.asarray(found, dtype=object)
+
+
+def _read_one(value: str, kind: str) -> Row:
+    """One raw value as `_compute` reads a column of it (see `_read_bag`)."""
+    if kind == NUMERIC:
+        return number(value)
+    if kind == BINARY:
+        return binary(value)
+    return value.split() if kind == TEXT else [value]
+
+
+def _float(row: Row) -> float:
+    assert isinstance(row, float)
+    return row
+
+
+def _list(row: Row) -> list[str]:
+    assert isinstance(row, list)
+    return row
 
 
 def _read_bag(column: np.ndarray, text: bool) -> Bag:

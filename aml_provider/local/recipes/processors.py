@@ -2,8 +2,10 @@
 
 A chunk's values are either `Dense` (one float per row, nan when missing: NUMERIC and BINARY) or a `Bag`
 (tokens with the row each belongs to, rows ascending and tokens in text order: CATEGORICAL and TEXT). Every
-operation is vectorised with numpy, so one code path serves a single Predict record and a 100,000-row chunk.
-State learned from training statistics lives in attributes ending in `_`, set by `fit`.
+operation is vectorised with numpy for chunks of rows; `transform_one` does the same for the single row of a
+real-time Predict in plain Python (a float, or the list of tokens), where numpy's per-call cost would be most
+of the work, with the same results. State learned from training statistics lives in attributes ending in
+`_`, set by `fit`.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ class Bag(NamedTuple):
 
 
 Values = Dense | Bag
+#: One row's values: a float (nan when missing) for NUMERIC and BINARY, its tokens for CATEGORICAL and TEXT.
+Row = float | list[str]
 
 
 def objects(items: list[Any]) -> np.ndarray:
@@ -85,6 +89,10 @@ class Node:
     def transform(self, *args: Values) -> Values:
         raise NotImplementedError
 
+    def transform_one(self, *args: Row) -> Row:
+        """`transform` of a single row."""
+        raise NotImplementedError
+
     def distribution(self, statistics: dict[str, Any], user: str) -> Distribution:
         raise NotImplementedError(f"{self.name} is not numeric")
 
@@ -117,6 +125,9 @@ class Lowercase(Unary):
         bag = _bag(args[0])
         return Bag(bag.rows, objects([token.lower() for token in bag.tokens]))
 
+    def transform_one(self, *args: Row) -> Row:
+        return [token.lower() for token in _tokens(args[0])]
+
 
 class NoPunct(Unary):
     """Strips punctuation from both ends of each token; a token of punctuation only disappears."""
@@ -129,6 +140,9 @@ class NoPunct(Unary):
         tokens = objects([token.strip(PUNCTUATION) for token in bag.tokens])
         kept = tokens != ""
         return Bag(bag.rows[kept], tokens[kept])
+
+    def transform_one(self, *args: Row) -> Row:
+        return [stripped for token in _tokens(args[0]) if (stripped := token.strip(PUNCTUATION))]
 
 
 class Ngram(Unary):
@@ -150,6 +164,14 @@ class Ngram(Unary):
             parts.append(Bag(bag.rows[:starts][same_row], grams[same_row]))
         return _merge(parts)
 
+    def transform_one(self, *args: Row) -> Row:
+        tokens = _tokens(args[0])
+        count = len(tokens)
+        grams = list(tokens)
+        for length in range(2, min(self.size, count) + 1):
+            grams += [" ".join(tokens[start : start + length]) for start in range(count - length + 1)]
+        return grams
+
 
 class Osb(Unary):
     """Orthogonal sparse bigrams: each token paired with each of the next n-1 tokens of its row, joined by
@@ -169,6 +191,15 @@ class Osb(Unary):
             pairs = bag.tokens[first][same_row] + "_" * distance + bag.tokens[later][same_row]
             parts.append(Bag(bag.rows[first][same_row], pairs))
         return _merge(parts)
+
+    def transform_one(self, *args: Row) -> Row:
+        tokens = _tokens(args[0])
+        count = len(tokens)
+        return [
+            tokens[at] + "_" * distance + tokens[at + distance]
+            for distance in range(1, min(self.window, count))
+            for at in range(count - distance)
+        ]
 
 
 class QuantileBin(Unary):
@@ -199,6 +230,9 @@ class QuantileBin(Unary):
         bins = np.searchsorted(self.bounds_, values, side="right")
         return Bag(np.arange(len(values)), self.labels_[bins], bins, self.labels_)
 
+    def transform_one(self, *args: Row) -> Row:
+        return [self.labels_[self.bounds_.searchsorted(_number(args[0]), side="right")]]
+
 
 class Normalize(Unary):
     """z-score with the training mean and standard deviation."""
@@ -221,6 +255,9 @@ class Normalize(Unary):
     def transform(self, *args: Values) -> Values:
         return Dense((_dense(args[0]) - self.mean_) / self.scale_)
 
+    def transform_one(self, *args: Row) -> Row:
+        return (_number(args[0]) - self.mean_) / self.scale_
+
 
 class Cartesian(Node):
     """Every pair of a row's values or tokens from two inputs, joined by `_`."""
@@ -242,6 +279,10 @@ class Cartesian(Node):
         pairs = left.tokens[left_index] + "_" + right.tokens[right_index]
         return Bag(left.rows[left_index], pairs)
 
+    def transform_one(self, *args: Row) -> Row:
+        left, right = _tokens(args[0]), _tokens(args[1])
+        return [first + "_" + second for first in left if first for second in right if second]
+
 
 def _spell(node: Node) -> str:
     return quote_name(node.name) if isinstance(node, Variable) else node.name
@@ -250,6 +291,16 @@ def _spell(node: Node) -> str:
 def _bag(values: Values) -> Bag:
     assert isinstance(values, Bag)
     return values
+
+
+def _tokens(row: Row) -> list[str]:
+    assert isinstance(row, list)
+    return row
+
+
+def _number(row: Row) -> float:
+    assert isinstance(row, float)
+    return row
 
 
 def _dense(values: Values) -> np.ndarray:
