@@ -52,6 +52,9 @@ class ServiceConfig:
     max_concurrent_jobs: int = 2
     #: How much lower the CPU priority of job worker processes is than the service's (`nice` increment).
     job_niceness: int = field(default_factory=lambda: int(os.environ.get("AML_LOCAL_JOB_NICENESS", "10")))
+    #: "idle": job workers also run under Linux's SCHED_IDLE policy, so any request path thread that wakes
+    #: preempts them at once, and they get only CPU time nothing else wants; "nice": the niceness alone.
+    job_scheduling: str = field(default_factory=lambda: os.environ.get("AML_LOCAL_JOB_SCHEDULING", "nice"))
     #: Bytes of transformed training rows kept in memory between passes (see DEFAULT_TRAINING_MEMORY_BYTES).
     training_memory_bytes: int = field(
         default_factory=lambda: int(

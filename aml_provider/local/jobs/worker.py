@@ -118,7 +118,7 @@ def _work(order: JobOrder, conn: Connection) -> None:
     """The worker process: lower priority, die with the service, run the job, send the outcome."""
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the service, which decides about its jobs
-    os.nice(order.config.job_niceness)
+    _lower_priority(order.config)
     started = time.process_time()
     try:
         fields = _run(order, conn)
@@ -164,6 +164,15 @@ def _run(order: JobOrder, conn: Connection) -> dict[str, Any]:
         reach=reach,
     )
     return job_for(order.kind)(ctx)
+
+
+def _lower_priority(config: ServiceConfig) -> None:
+    """The configured niceness and, with `job_scheduling` "idle", SCHED_IDLE where the system has it
+    (elsewhere, or where it is not allowed, the niceness alone)."""
+    os.nice(config.job_niceness)
+    if config.job_scheduling == "idle" and hasattr(os, "SCHED_IDLE"):
+        with contextlib.suppress(OSError):
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
 
 
 def _die_with_parent() -> None:

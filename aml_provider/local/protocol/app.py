@@ -18,6 +18,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from aml_provider.local.config import DEFAULT_MAX_BODY_BYTES, ServiceConfig
 from aml_provider.local.errors import AmlError, InternalServerException, ResourceNotFoundException
@@ -25,7 +26,7 @@ from aml_provider.local.faults import Faults, InjectedError
 from aml_provider.local.protocol import console
 from aml_provider.local.protocol.admin import admin_call, is_admin_target
 from aml_provider.local.protocol.auth import Authenticator, SignedRequest
-from aml_provider.local.protocol.pages_auth import PageGuardMiddleware
+from aml_provider.local.protocol.pages_auth import PageGuardMiddleware, is_page
 from aml_provider.local.protocol.requests import RequestLog
 from aml_provider.local.protocol.validation import normalise_s3_uris, service_model, validate_input
 from aml_provider.local.protocol.wire import (
@@ -97,7 +98,25 @@ def create_app(
         Route("/logs/{kind}/{entity_id}", api.log, methods=["GET"]),
     ]
     # RequestLog outermost: refusals of the page guard get a request ID and a log line too.
-    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(RequestLog), guard])
+    middleware = [Middleware(RequestLog), guard, Middleware(ApiCalls, api=api)]
+    return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
+
+
+class ApiCalls:
+    """ASGI middleware: API calls (POSTs to any path but the pages', which the router would send to
+    `_Api.operation` too) go straight to it, without route matching and Starlette's per-route wrappers,
+    which cost as much as verifying a small Predict's signature."""
+
+    def __init__(self, app: ASGIApp, api: _Api) -> None:
+        self.app = app
+        self.api = api
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and not is_page(scope):
+            response = await self.api.operation(Request(scope, receive))
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 #: Operations answered on the event loop when their body is small: in memory once the model is loaded

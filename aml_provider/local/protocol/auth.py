@@ -5,14 +5,13 @@ from __future__ import annotations
 import hmac
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from hashlib import sha256
 from urllib.parse import quote
 
 from botocore.auth import SIGV4_TIMESTAMP
-from botocore.credentials import Credentials
 from botocore.utils import normalize_url_path
 
 from aml_provider.local.errors import AmlError
@@ -109,7 +108,7 @@ class Authenticator:
             signed,
             timestamp,
             fields["Signature"],
-            Credentials(access_key, secret),
+            secret,
             scope_parts[1],
         )
 
@@ -125,7 +124,7 @@ class Authenticator:
             )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SignedRequest:
     """A request whose headers passed `Authenticator.check_headers`; `verify(body)` checks its signature."""
 
@@ -136,17 +135,17 @@ class SignedRequest:
     signed: dict[str, list[str]]
     timestamp: str
     signature: str
-    credentials: Credentials
+    secret_key: str = field(repr=False)
     region: str
 
     def verify(self, body: bytes) -> str:
         """The caller's ARN, or InvalidSignatureException when the signature does not cover this body."""
         _check_payload_hash(self.signed, body)
-        expected = hmac.new(
-            _signing_key(self.credentials.secret_key, self.timestamp[:8], self.region),
+        expected = hmac.digest(
+            _signing_key(self.secret_key, self.timestamp[:8], self.region),
             self._string_to_sign(body).encode(),
-            sha256,
-        ).hexdigest()
+            "sha256",
+        ).hex()
         if not hmac.compare_digest(expected.encode(), self.signature.encode()):
             raise InvalidSignatureException(SIGNATURE_MISMATCH)
         return self.caller_arn
@@ -162,7 +161,7 @@ class SignedRequest:
         canonical = "\n".join(
             [
                 self.method.upper(),
-                quote(normalize_url_path(self.path), safe="/~"),
+                _canonical_path(self.path),
                 _canonical_query(self.query),
                 headers,
                 ";".join(names),
@@ -180,6 +179,12 @@ def _signing_key(secret: str, day: str, region: str) -> bytes:
     for part in (day, region, SERVICE_NAME, "aws4_request"):
         key = hmac.new(key, part.encode(), sha256).digest()
     return key
+
+
+@lru_cache(maxsize=256)
+def _canonical_path(path: str) -> str:
+    """The path as SigV4 signs it (a client sends the same few paths, so each is worked out once)."""
+    return quote(normalize_url_path(path), safe="/~")
 
 
 def _canonical_query(query: str) -> str:

@@ -42,7 +42,7 @@ class PageGuardMiddleware:
         self.public_host = urlsplit(public_url).netloc.lower() if public_url else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not _is_page(scope):
+        if scope["type"] != "http" or not is_page(scope):
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
@@ -80,7 +80,7 @@ class PageGuardMiddleware:
         return False
 
 
-def _is_page(scope: Scope) -> bool:
+def is_page(scope: Scope) -> bool:
     """The console and logs (whatever the method), and anything else but the API (POSTed, SigV4-signed)
     and the health check."""
     path = scope["path"]

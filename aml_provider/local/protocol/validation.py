@@ -206,6 +206,7 @@ def _shown(value: Any) -> str:
     return f"'{text}'" if isinstance(value, str) else text
 
 
+@cache
 def _camel(name: str) -> str:
     """AWS names members in messages with a lower-case first letter: MLModelId -> mLModelId."""
     return name[:1].lower() + name[1:]

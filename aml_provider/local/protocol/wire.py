@@ -64,9 +64,15 @@ def parse_body(body: bytes) -> dict[str, Any]:
     params = _json(_utf8(body))
     if not isinstance(params, dict):
         raise SerializationException("The request body must be a JSON object of the operation's parameters.")
-    if _depth(params) > MAX_JSON_DEPTH:
+    if _may_nest_deeper(body) and _depth(params) > MAX_JSON_DEPTH:
         _too_deep()
     return params
+
+
+def _may_nest_deeper(body: bytes) -> bool:
+    """Whether the body has enough brackets and braces to nest deeper than MAX_JSON_DEPTH (counting them
+    is much cheaper than walking the parsed value, and few bodies have that many)."""
+    return body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH
 
 
 def _utf8(body: bytes) -> str:
@@ -90,7 +96,7 @@ def _utf8(body: bytes) -> str:
 
 def _json(text: str) -> Any:
     try:
-        return json.loads(text, parse_constant=_no_constant)
+        return _DECODER.decode(text)
     except RecursionError:
         _too_deep()
     except ValueError as err:
@@ -99,6 +105,10 @@ def _json(text: str) -> Any:
 
 def _no_constant(name: str) -> NoReturn:
     raise SerializationException(f"The request body is not valid JSON: {name} is not a JSON number.")
+
+
+#: `json.loads(text, parse_constant=...)`, without building a decoder per request.
+_DECODER = json.JSONDecoder(parse_constant=_no_constant)
 
 
 def _too_deep() -> NoReturn:
@@ -123,7 +133,8 @@ def _depth(value: Any) -> int:
 
 
 def result_response(shape: Shape | None, result: dict[str, Any], request_id: str) -> Response:
-    return _json_response(200, to_wire(shape, result), request_id)
+    wire = to_wire(shape, result) if _has_timestamps(shape) else result
+    return _json_response(200, wire, request_id)
 
 
 def error_response(err: AmlError, request_id: str) -> Response:
@@ -145,6 +156,33 @@ def to_wire(shape: Shape | None, value: Any) -> Any:
     return value
 
 
+def _has_timestamps(shape: Shape | None) -> bool:
+    """Whether any member of `shape`, however deep, is a timestamp (otherwise `to_wire` changes nothing)."""
+    if shape is None:
+        return False
+    found = _TIMESTAMPS.get(shape.name)
+    if found is None:
+        found = _TIMESTAMPS[shape.name] = _timestamp_in(shape, set())
+    return found
+
+
+def _timestamp_in(shape: Shape, seen: set[str]) -> bool:
+    if shape.type_name == "timestamp":
+        return True
+    if shape.name in seen:
+        return False
+    seen.add(shape.name)
+    if isinstance(shape, StructureShape):
+        return any(_timestamp_in(member, seen) for member in shape.members.values())
+    if isinstance(shape, MapShape):
+        return _timestamp_in(shape.key, seen) or _timestamp_in(shape.value, seen)
+    return isinstance(shape, ListShape) and _timestamp_in(shape.member, seen)
+
+
+#: Output shape name -> whether it holds a timestamp member (`_has_timestamps`).
+_TIMESTAMPS: dict[str, bool] = {}
+
+
 def _epoch_seconds(value: datetime | float) -> float:
     if isinstance(value, datetime):
         return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
@@ -152,7 +190,7 @@ def _epoch_seconds(value: datetime | float) -> float:
 
 
 def _json_response(status: int, body: dict[str, Any], request_id: str) -> Response:
-    content = json.dumps(body, default=_plain, separators=(",", ":")).encode()
+    content = _ENCODER.encode(body).encode()
     return Response(content, status, headers={"x-amzn-RequestId": request_id}, media_type=CONTENT_TYPE)
 
 
@@ -163,3 +201,7 @@ def _plain(value: Any) -> Any:
     if hasattr(value, "item"):
         return value.item()
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+#: `json.dumps(body, default=_plain, separators=(",", ":"))`, without building an encoder per response.
+_ENCODER = json.JSONEncoder(default=_plain, separators=(",", ":"))
