@@ -23,6 +23,8 @@ from aml_provider.local.recipes.processors import (
     Values,
     Variable,
     objects,
+    row_number,
+    row_tokens,
 )
 from aml_provider.local.recipes.recipe import Recipe
 
@@ -214,9 +216,9 @@ class FeaturePipeline:
         row = self._compute_one(record)
         cols: list[int] = []
         data: list[float] = []
-        self.dense.encode_one([_float(row[i]) for i in self.dense_positions], cols, data)
+        self.dense.encode_one([row_number(row[i]) for i in self.dense_positions], cols, data)
         for encoder, i in self.bags:
-            encoder.encode_one(_list(row[i]), cols)
+            encoder.encode_one(row_tokens(row[i]), cols)
         data += [1.0] * (len(cols) - len(data))
         if len(set(cols)) == len(cols):  # no repeated token: nothing to sum
             return np.array(cols, dtype=np.intp), np.array(data, dtype=np.float64)
@@ -328,16 +330,6 @@ def _read_one(value: str, kind: str) -> Row:
     if kind == BINARY:
         return binary(value)
     return value.split() if kind == TEXT else [value]
-
-
-def _float(row: Row) -> float:
-    assert isinstance(row, float)
-    return row
-
-
-def _list(row: Row) -> list[str]:
-    assert isinstance(row, list)
-    return row
 
 
 def _read_bag(column: np.ndarray, text: bool) -> Bag:

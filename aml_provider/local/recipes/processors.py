@@ -126,7 +126,7 @@ class Lowercase(Unary):
         return Bag(bag.rows, objects([token.lower() for token in bag.tokens]))
 
     def transform_one(self, *args: Row) -> Row:
-        return [token.lower() for token in _tokens(args[0])]
+        return [token.lower() for token in row_tokens(args[0])]
 
 
 class NoPunct(Unary):
@@ -142,7 +142,7 @@ class NoPunct(Unary):
         return Bag(bag.rows[kept], tokens[kept])
 
     def transform_one(self, *args: Row) -> Row:
-        return [stripped for token in _tokens(args[0]) if (stripped := token.strip(PUNCTUATION))]
+        return [stripped for token in row_tokens(args[0]) if (stripped := token.strip(PUNCTUATION))]
 
 
 class Ngram(Unary):
@@ -165,7 +165,7 @@ class Ngram(Unary):
         return _merge(parts)
 
     def transform_one(self, *args: Row) -> Row:
-        tokens = _tokens(args[0])
+        tokens = row_tokens(args[0])
         count = len(tokens)
         grams = list(tokens)
         for length in range(2, min(self.size, count) + 1):
@@ -193,7 +193,7 @@ class Osb(Unary):
         return _merge(parts)
 
     def transform_one(self, *args: Row) -> Row:
-        tokens = _tokens(args[0])
+        tokens = row_tokens(args[0])
         count = len(tokens)
         return [
             tokens[at] + "_" * distance + tokens[at + distance]
@@ -231,7 +231,7 @@ class QuantileBin(Unary):
         return Bag(np.arange(len(values)), self.labels_[bins], bins, self.labels_)
 
     def transform_one(self, *args: Row) -> Row:
-        return [self.labels_[self.bounds_.searchsorted(_number(args[0]), side="right")]]
+        return [self.labels_[self.bounds_.searchsorted(row_number(args[0]), side="right")]]
 
 
 class Normalize(Unary):
@@ -256,7 +256,7 @@ class Normalize(Unary):
         return Dense((_dense(args[0]) - self.mean_) / self.scale_)
 
     def transform_one(self, *args: Row) -> Row:
-        return (_number(args[0]) - self.mean_) / self.scale_
+        return (row_number(args[0]) - self.mean_) / self.scale_
 
 
 class Cartesian(Node):
@@ -280,7 +280,7 @@ class Cartesian(Node):
         return Bag(left.rows[left_index], pairs)
 
     def transform_one(self, *args: Row) -> Row:
-        left, right = _tokens(args[0]), _tokens(args[1])
+        left, right = row_tokens(args[0]), row_tokens(args[1])
         return [first + "_" + second for first in left if first for second in right if second]
 
 
@@ -293,12 +293,14 @@ def _bag(values: Values) -> Bag:
     return values
 
 
-def _tokens(row: Row) -> list[str]:
+def row_tokens(row: Row) -> list[str]:
+    """The tokens of a CATEGORICAL or TEXT row."""
     assert isinstance(row, list)
     return row
 
 
-def _number(row: Row) -> float:
+def row_number(row: Row) -> float:
+    """The value of a NUMERIC or BINARY row."""
     assert isinstance(row, float)
     return row
 
