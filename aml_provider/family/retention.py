@@ -61,15 +61,22 @@ def in_flight(record: FamilyRecord, own_run: Run | None = None) -> set[str]:
         and not facts.get("settled")
         and "champion" in facts
         and facts["champion"] == record.champion
-        and (facts.get("dag_id"), facts.get("run_id")) != own_run
+        and _run_of(facts) != own_run
     }
 
 
 def settle(record: FamilyRecord, own_run: Run | None) -> None:
     """Mark the members of the run doing the clean-up as past their promotion step."""
+    if own_run is None:
+        return
     for facts in record.members.values():
-        if own_run is not None and (facts.get("dag_id"), facts.get("run_id")) == own_run:
+        if _run_of(facts) == own_run:
             facts["settled"] = True
+
+
+def _run_of(facts: dict[str, Any]) -> tuple[Any, Any]:
+    """The (dag_id, run_id) that produced a member."""
+    return facts.get("dag_id"), facts.get("run_id")
 
 
 def delete(hook: AmlHook, plan: dict[str, list[str]]) -> None:
