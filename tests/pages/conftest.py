@@ -6,6 +6,7 @@ Without Playwright or /usr/bin/chromium the tests skip, saying which is missing;
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import uuid
@@ -91,18 +92,25 @@ class Tab:
         return path
 
 
-@pytest.fixture
-def tab(browser: Any, console_service: LocalAml) -> Iterator[Tab]:
+@contextlib.contextmanager
+def open_tab(browser: Any, base_url: str) -> Iterator[Tab]:
+    """A fresh browser context's page on `base_url`; on leaving, no console errors may have occurred."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
-    tab = Tab(context.new_page(), console_service.endpoint_url)
+    tab = Tab(context.new_page(), base_url)
     yield tab
     context.close()
     assert tab.errors == [], f"browser console errors: {tab.errors}"
 
 
+@pytest.fixture
+def tab(browser: Any, console_service: LocalAml) -> Iterator[Tab]:
+    with open_tab(browser, console_service.endpoint_url) as tab:
+        yield tab
+
+
 @pytest.fixture(scope="session")
 def console_service(browser: Any) -> Iterator[LocalAml]:
-    """A service of its own, so the 1,000-entity index does not crowd other tests' pages."""
+    """A service of its own, so other tests' entities do not crowd these pages."""
     with LocalAml(families_uris=(f"s3://{FAMILIES_BUCKET}/families/",)) as service:
         yield service
 

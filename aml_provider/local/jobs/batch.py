@@ -26,22 +26,32 @@ from aml_provider.local.writers import BatchOutput, result_block, result_header
 PREVIEW_ROWS = 20
 
 
-@dataclass
 class _Seconds:
     """Where a batch prediction's time went (compressing runs in a thread beside the rest)."""
 
-    reading: float = 0.0  # the input CSV, split into values
-    scoring: float = 0.0  # the recipe's transform and the model
-    formatting: float = 0.0  # result lines
-    writing: float = 0.0  # waiting for the compressing thread
-    publishing: float = 0.0
+    PHASES = ("reading", "scoring", "formatting", "writing", "publishing")
+
+    def __init__(self) -> None:
+        self.spent = dict.fromkeys(self.PHASES, 0.0)
+        self._mark = time.perf_counter()
+
+    def start(self) -> None:
+        """Time from now on counts toward the next `lap`."""
+        self._mark = time.perf_counter()
+
+    def lap(self, phase: str) -> None:
+        """Add the time since the last mark to `phase`."""
+        now = time.perf_counter()
+        self.spent[phase] += now - self._mark
+        self._mark = now
 
     def report(self, rows: int) -> str:
-        rate = rows / self.scoring if self.scoring > 0 else 0.0
+        spent = self.spent
+        rate = rows / spent["scoring"] if spent["scoring"] > 0 else 0.0
         return (
-            f"seconds: reading={self.reading:.2f} scoring={self.scoring:.2f} ({rate:.0f} rows/s) "
-            f"formatting={self.formatting:.2f} waiting-for-output={self.writing:.2f} "
-            f"publishing={self.publishing:.2f}"
+            f"seconds: reading={spent['reading']:.2f} scoring={spent['scoring']:.2f} ({rate:.0f} rows/s) "
+            f"formatting={spent['formatting']:.2f} waiting-for-output={spent['writing']:.2f} "
+            f"publishing={spent['publishing']:.2f}"
         )
 
 
@@ -77,9 +87,9 @@ def run_batch_prediction(ctx: JobContext) -> dict[str, Any]:
     seconds = _Seconds()
     try:
         total, invalid = _predict_all(ctx, trained, reader, output, leading, threshold, header, seconds)
-        started = time.perf_counter()
+        seconds.start()
         manifest = output.publish(reader.files, lambda: ctx.reach("batch:after-first-file"))
-        seconds.publishing = time.perf_counter() - started
+        seconds.lap("publishing")
     finally:
         output.discard()
     ctx.log(f"wrote {len(manifest)} result file(s) and {output.manifest_uri}")
@@ -115,9 +125,9 @@ def _predict_all(
     progress: dict[str, _FileProgress] = {}
     total = invalid = 0
     numbers = trained.pipeline.numeric_inputs() - set(leading.values())
-    clock = time.perf_counter()
+    seconds.start()
     for chunk in reader.chunks(numbers=numbers):
-        clock = _lap(seconds, "reading", clock)
+        seconds.lap("reading")
         state = progress.setdefault(chunk.file.uri, _FileProgress())
         state.rejected += chunk.rejected
         total += len(chunk) + chunk.rejected
@@ -127,9 +137,9 @@ def _predict_all(
             _write_preview(ctx, chunk, lines, header)
         if place_blanks:
             lines = _with_blanks(lines, chunk.line_numbers, state)
-        clock = time.perf_counter()
+        seconds.start()
         output.write(chunk.file, lines)
-        clock = _lap(seconds, "writing", clock)
+        seconds.lap("writing")
         ctx.log(f"progress: records={total} invalid-records={invalid}")
     if place_blanks:
         for uri, state in progress.items():
@@ -145,20 +155,13 @@ def _chunk_lines(
     """The result lines of the chunk's rows (each ending in a newline)."""
     if len(chunk) == 0:
         return b""
-    clock = time.perf_counter()
+    seconds.start()
     scores = trained.outputs(chunk.columns)
-    clock = _lap(seconds, "scoring", clock)
+    seconds.lap("scoring")
     texts = [_leading_text(trained, name, chunk.columns[column]) for name, column in leading.items()]
     lines = result_block(trained.model_type, scores, threshold, texts)
-    _lap(seconds, "formatting", clock)
+    seconds.lap("formatting")
     return lines
-
-
-def _lap(seconds: _Seconds, what: str, since: float) -> float:
-    """Add the time since `since` to `what`; answer the time now."""
-    now = time.perf_counter()
-    setattr(seconds, what, getattr(seconds, what) + now - since)
-    return now
 
 
 def _write_preview(ctx: JobContext, chunk: Chunk, block: bytes, header: list[str]) -> None:
