@@ -1,41 +1,24 @@
-"""The operations over HTTP with boto3: creates, documents, idempotency, updates, deletes, endpoints, Predict."""
+"""The operations over HTTP with boto3: creates, documents, idempotency, updates and deletes (endpoints and
+Predict: test_endpoints.py)."""
 
 from __future__ import annotations
 
 import functools
 import json
-import random
 import re
 import sqlite3
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
-from botocore.exceptions import ClientError
 
 from aml_provider.local import LocalAml
-from tests.helpers import put_text, unique_id, wait_for
+from tests.helpers import unique_id, wait_for
+from tests.local.operations import SCHEMA, binary_csv, error_of, get, s3_data_source, snake
 from tests.output_shapes import assert_valid_output
 
-SCHEMA = {
-    "version": "1.0",
-    "dataFormat": "CSV",
-    "dataFileContainsHeader": True,
-    "targetAttributeName": "y",
-    "attributes": [
-        {"attributeName": "x1", "attributeType": "NUMERIC"},
-        {"attributeName": "x2", "attributeType": "NUMERIC"},
-        {"attributeName": "color", "attributeType": "CATEGORICAL"},
-        {"attributeName": "y", "attributeType": "BINARY"},
-    ],
-}
 KINDS = ["DataSource", "MLModel", "Evaluation", "BatchPrediction"]
-ROWS = 300
 #: The training parameters Amazon ML documents as the defaults of CreateMLModel (32 MiB size cap).
 AMAZON_ML_DEFAULTS = {
     "algorithm": "sgd",
@@ -45,46 +28,6 @@ AMAZON_ML_DEFAULTS = {
     "sgd.l2RegularizationAmount": "1e-06",
     "sgd.maxMLModelSizeInBytes": str(32 * 1024 * 1024),
 }
-
-
-def binary_csv(rows: int = ROWS, seed: int = 7) -> str:
-    """Rows whose label y follows x1, x2 and color, with a little noise."""
-    rng = random.Random(seed)
-    lines = ["x1,x2,color,y"]
-    for _ in range(rows):
-        x1, x2, color = rng.random(), rng.random(), rng.choice(["red", "green", "blue"])
-        score = x1 + 0.5 * x2 + (0.4 if color == "red" else 0.0) + rng.gauss(0, 0.1)
-        lines.append(f"{x1:.4f},{x2:.4f},{color},{int(score > 1.0)}")
-    return "\n".join(lines) + "\n"
-
-
-def error_of(call: Callable[[], Any]) -> tuple[str, str]:
-    with pytest.raises(ClientError) as raised:
-        call()
-    return raised.value.response["Error"]["Code"], raised.value.response["Error"]["Message"]
-
-
-def get(ml: Any, kind: str, entity_id: str, **members: Any) -> dict[str, Any]:
-    response: dict[str, Any] = getattr(ml, f"get_{snake(kind)}")(**{f"{kind}Id": entity_id}, **members)
-    assert_valid_output(f"Get{kind}", response)
-    return response
-
-
-def snake(kind: str) -> str:
-    return {"DataSource": "data_source", "MLModel": "ml_model"}.get(kind) or re.sub(
-        r"(?<!^)([A-Z])", r"_\1", kind
-    ).lower()
-
-
-def s3_data_source(ml: Any, s3: Any, bucket: str, rows: int = ROWS, seed: int = 7, **members: Any) -> str:
-    """A new datasource over fresh CSV data in S3; answers its ID."""
-    data_source_id = unique_id("ds")
-    location = put_text(s3, bucket, f"{data_source_id}/data.csv", binary_csv(rows, seed))
-    spec = {"DataLocationS3": location, "DataSchema": json.dumps(SCHEMA)} | members.pop("DataSpec", {})
-    response = ml.create_data_source_from_s3(DataSourceId=data_source_id, DataSpec=spec, **members)
-    assert_valid_output("CreateDataSourceFromS3", response)
-    assert response["DataSourceId"] == data_source_id
-    return data_source_id
 
 
 @pytest.fixture(scope="module")
@@ -554,126 +497,3 @@ def test_threshold_needs_a_completed_binary_model(ml: Any, s3: Any, bucket: str)
     assert code == "InvalidInputException"
     assert "COMPLETED" in message
     ml.update_ml_model(MLModelId=failed_id, MLModelName="a failed model keeps a name")
-
-
-# --- real-time endpoints and Predict -----------------------------------------------------------------
-
-RECORD = {"x1": "0.9", "x2": "0.8", "color": "red"}
-
-
-def wait_for_endpoint(ml: Any, model_id: str, timeout: float = 30) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while (info := get(ml, "MLModel", model_id)["EndpointInfo"])["EndpointStatus"] == "UPDATING":
-        assert time.monotonic() < deadline, "the endpoint stayed UPDATING"
-        time.sleep(0.05)
-    return dict(info)
-
-
-def test_endpoint_lifecycle_and_predict(aml: LocalAml, ml: Any, trained: dict[str, str]) -> None:
-    model_id = trained["model"]
-    assert wait_for(ml, "MLModel", model_id, timeout=120)["Status"] == "COMPLETED"
-    predict = lambda: ml.predict(MLModelId=model_id, Record=RECORD, PredictEndpoint=aml.endpoint_url)  # noqa: E731
-    assert error_of(predict)[0] == "PredictorNotMountedException"
-
-    created = ml.create_realtime_endpoint(MLModelId=model_id)
-    assert_valid_output("CreateRealtimeEndpoint", created)
-    info = created["RealtimeEndpointInfo"]
-    assert info["EndpointStatus"] in ("UPDATING", "READY")
-    assert info["EndpointUrl"] == aml.endpoint_url
-    assert info["PeakRequestsPerSecond"] == 200
-    ready = wait_for_endpoint(ml, model_id)
-    assert ready["EndpointStatus"] == "READY"
-    assert (
-        ml.create_realtime_endpoint(MLModelId=model_id)["RealtimeEndpointInfo"]["EndpointStatus"] == "READY"
-    )
-
-    response = ml.predict(MLModelId=model_id, Record=RECORD, PredictEndpoint=ready["EndpointUrl"])
-    assert_valid_output("Predict", response)
-    prediction = response["Prediction"]
-    assert prediction["predictedLabel"] == "1"
-    assert list(prediction["predictedScores"]) == ["1"]
-    assert prediction["details"]["PredictiveModelType"] == "BINARY"
-    ml.update_ml_model(MLModelId=model_id, ScoreThreshold=1.0)
-    assert predict()["Prediction"]["predictedLabel"] == "0"
-    ml.update_ml_model(MLModelId=model_id, ScoreThreshold=0.5)
-
-    deleted = ml.delete_realtime_endpoint(MLModelId=model_id)
-    assert_valid_output("DeleteRealtimeEndpoint", deleted)
-    assert deleted["RealtimeEndpointInfo"]["EndpointStatus"] == "NONE"
-    assert get(ml, "MLModel", model_id)["EndpointInfo"] == {
-        "EndpointStatus": "NONE",
-        "PeakRequestsPerSecond": 0,
-    }
-    assert error_of(predict)[0] == "PredictorNotMountedException"
-
-
-def test_endpoint_errors(aml: LocalAml, ml: Any) -> None:
-    missing = unique_id("ml-missing")
-    assert error_of(lambda: ml.create_realtime_endpoint(MLModelId=missing))[0] == "ResourceNotFoundException"
-    assert error_of(lambda: ml.delete_realtime_endpoint(MLModelId=missing))[0] == "ResourceNotFoundException"
-    predict = lambda: ml.predict(MLModelId=missing, Record=RECORD, PredictEndpoint=aml.endpoint_url)  # noqa: E731
-    assert error_of(predict)[0] == "ResourceNotFoundException"
-
-
-def test_deleting_a_model_drops_its_endpoint(aml: LocalAml, ml: Any, trained: dict[str, str]) -> None:
-    model_id = unique_id("ml-short-lived")
-    ml.create_ml_model(MLModelId=model_id, MLModelType="BINARY", TrainingDataSourceId=trained["train"])
-    assert wait_for(ml, "MLModel", model_id, timeout=120)["Status"] == "COMPLETED"
-    ml.create_realtime_endpoint(MLModelId=model_id)
-    assert wait_for_endpoint(ml, model_id)["EndpointStatus"] == "READY"
-    ml.delete_ml_model(MLModelId=model_id)
-    assert get(ml, "MLModel", model_id)["EndpointInfo"]["EndpointStatus"] == "NONE"
-    predict = lambda: ml.predict(MLModelId=model_id, Record=RECORD, PredictEndpoint=aml.endpoint_url)  # noqa: E731
-    assert error_of(predict)[0] == "ResourceNotFoundException"
-    assert error_of(lambda: ml.create_realtime_endpoint(MLModelId=model_id))[0] == "ResourceNotFoundException"
-
-
-@pytest.fixture
-def throttled(tmp_path: Any) -> Iterator[LocalAml]:
-    """A service allowing 1 Predict request per second whose endpoints take a moment to mount."""
-    with LocalAml(data_dir=tmp_path, predict_requests_per_second=1, endpoint_mount_seconds=1.0) as service:
-        yield service
-
-
-def test_predict_beyond_the_endpoint_rate_is_limit_exceeded(throttled: LocalAml) -> None:
-    ml = throttled.client()
-    s3 = throttled.client("s3")
-    bucket = unique_id("throttled")
-    s3.create_bucket(Bucket=bucket)
-    source = s3_data_source(ml, s3, bucket, ComputeStatistics=True)
-    model_id = unique_id("ml")
-    ml.create_ml_model(MLModelId=model_id, MLModelType="BINARY", TrainingDataSourceId=source)
-    assert wait_for(ml, "MLModel", model_id, timeout=120)["Status"] == "COMPLETED"
-    info = ml.create_realtime_endpoint(MLModelId=model_id)["RealtimeEndpointInfo"]
-    assert (info["EndpointStatus"], info["PeakRequestsPerSecond"]) == ("UPDATING", 1)
-    assert (
-        error_of(
-            lambda: ml.predict(MLModelId=model_id, Record=RECORD, PredictEndpoint=throttled.endpoint_url)
-        )[0]
-        == "PredictorNotMountedException"
-    )
-    assert wait_for_endpoint(ml, model_id)["EndpointStatus"] == "READY"
-
-    no_retries = boto3.session.Session().client(
-        "machinelearning",
-        endpoint_url=throttled.endpoint_url,
-        region_name=throttled.region_name,
-        aws_access_key_id=throttled.access_key_id,
-        aws_secret_access_key=throttled.secret_access_key,
-        config=Config(retries={"max_attempts": 1, "mode": "standard"}),
-    )
-
-    def predict_once(_: int) -> str:
-        try:
-            no_retries.predict(MLModelId=model_id, Record=RECORD, PredictEndpoint=throttled.endpoint_url)
-        except ClientError as error:
-            return str(error.response["Error"]["Code"])
-        return "OK"
-
-    with ThreadPoolExecutor(max_workers=10) as pool:
-        codes = list(pool.map(predict_once, range(10)))
-    assert "OK" in codes
-    assert "LimitExceededException" in codes
-    assert set(codes) == {"OK", "LimitExceededException"}
-    time.sleep(1.0)
-    assert ml.predict(MLModelId=model_id, Record=RECORD, PredictEndpoint=throttled.endpoint_url)["Prediction"]

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from tests.helpers import put_text, schema_text, unique_id, wait_for
-from tests.local.test_operations import wait_for_endpoint
+from tests.local.operations import wait_for_endpoint
 from tests.local.test_recipes import EXAMPLE_SCHEMA, EXAMPLES, example_columns
 
 
