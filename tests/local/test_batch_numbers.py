@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from tests.helpers import put_text, unique_id
-from tests.local.test_training import create_data_source, mount, read_results, schema_of, train_and_score
+from tests.local.training import create_data_source, mount, read_results, schema_of, train_and_score
 
 #: Numeric values the C parser reads, and ones that make the reader fall back to text for a block.
 ODD_VALUES = ["", " 2.5 ", "x", "inf", "-Infinity", "1e3", "NaN", "1_000", "0x10", "+4", ".5", "5.", "1e400"]
