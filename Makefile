@@ -18,8 +18,10 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 demo: install
 	$(PY) -m aml_provider.demo
 
+# Tests in $(PYTEST_WORKERS) worker processes, one test module per worker at a time (0: in this process).
+PYTEST_WORKERS ?= 2
 test: install lint
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 # The whole fault matrix (the default suite runs only its fast subset), the races, and the service's own
 # fault and crash tests.

@@ -51,12 +51,19 @@ def _missing() -> str | None:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
+def chromium_present() -> None:
+    """Skip (or, with AML_REQUIRE_SERVICES=1, fail) when Playwright or Chromium is missing."""
     missing = _missing()
     if missing:
         if os.environ.get("AML_REQUIRE_SERVICES") == "1":
             pytest.fail(f"AML_REQUIRE_SERVICES=1 but {missing}")
         pytest.skip(missing)
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_present: None) -> Iterator[Any]:
+    """Chromium for one module: Playwright's sync API keeps an event loop running in this thread while it
+    is open, which would break later tests that run one of their own (deferred Airflow tasks)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -109,7 +116,7 @@ def tab(browser: Any, console_service: LocalAml) -> Iterator[Tab]:
 
 
 @pytest.fixture(scope="session")
-def console_service(browser: Any) -> Iterator[LocalAml]:
+def console_service(chromium_present: None) -> Iterator[LocalAml]:
     """A service of its own, so other tests' entities do not crowd these pages."""
     with LocalAml(families_uris=(f"s3://{FAMILIES_BUCKET}/families/",)) as service:
         yield service

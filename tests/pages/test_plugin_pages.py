@@ -10,7 +10,7 @@ import pytest
 
 from aml_provider.local import LocalAml
 from tests.pages.airflow_server import ApiServer
-from tests.pages.conftest import FAMILIES_BUCKET, Tab
+from tests.pages.conftest import FAMILIES_BUCKET, Tab, open_tab
 from tests.pages.families import RUNS, Family
 
 
@@ -31,11 +31,8 @@ def airflow_url(
 
 @pytest.fixture
 def airflow_tab(browser: Any, airflow_url: str) -> Iterator[Tab]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    tab = Tab(context.new_page(), airflow_url)
-    yield tab
-    context.close()
-    assert tab.errors == [], f"browser console errors: {tab.errors}"
+    with open_tab(browser, airflow_url) as tab:
+        yield tab
 
 
 def test_plugin_index_and_family_page_render_with_svg_data(
