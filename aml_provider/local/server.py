@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import uvicorn
-from starlette.applications import Starlette
+from starlette.types import ASGIApp
 
 from aml_provider.local.backend import Backend
 from aml_provider.local.config import ServiceConfig
@@ -24,7 +24,7 @@ from aml_provider.local.protocol import Authenticator, create_app
 CREDENTIALS_FILE = "credentials.json"
 
 
-def build_app(config: ServiceConfig) -> Starlette:
+def build_app(config: ServiceConfig) -> ASGIApp:
     """The service's ASGI app over a new backend, accepting `config.access_keys`."""
     authenticator = Authenticator(config.access_keys, region=config.region_name)
     return create_app(Backend(config), authenticator, config)
@@ -66,7 +66,7 @@ def bind_socket(host: str, port: int) -> socket.socket:
 class BackgroundServer:
     """uvicorn serving an app from a daemon thread, on a socket bound beforehand."""
 
-    def __init__(self, app: Starlette, sock: socket.socket) -> None:
+    def __init__(self, app: ASGIApp, sock: socket.socket) -> None:
         self.sock = sock
         self.server = uvicorn.Server(
             uvicorn.Config(app, lifespan="on", log_level="warning", access_log=False)

@@ -32,13 +32,21 @@ def delete_realtime_endpoint(services: Services, request: dict[str, Any], _calle
 
 def predict(services: Services, request: dict[str, Any], _caller_arn: str) -> dict[str, Any]:
     record = request["Record"]
-    size = sum(len(k.encode()) + len(v.encode()) for k, v in record.items())
+    size = record_bytes(record)
     if size > MAX_RECORD_BYTES:
         raise InvalidInputException(
             f"Record holds {size} bytes of names and values; an observation may have at most "
             f"{MAX_RECORD_BYTES} bytes (100 KB): send fewer or shorter values."
         )
     return services.endpoints.predict(request["MLModelId"], record, size)
+
+
+def record_bytes(record: dict[str, str]) -> int:
+    """Bytes of the record's names and values in UTF-8 (ASCII text, most records: its length)."""
+    names, values = "".join(record), "".join(record.values())
+    if names.isascii() and values.isascii():
+        return len(names) + len(values)
+    return sum(len(k.encode()) + len(v.encode()) for k, v in record.items())
 
 
 def _existing_model(services: Services, model_id: str) -> StoredEntity:

@@ -7,7 +7,8 @@ raw HTTP clients check nothing. Every violation becomes one AWS-style `InvalidIn
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import math
+from collections.abc import Callable, Iterator
 from functools import cache
 from typing import Any
 
@@ -64,12 +65,64 @@ def validate_input(shape: StructureShape | None, params: dict[str, Any]) -> None
     """Raise InvalidInputException listing every way `params` breaks the input shape (None: no input)."""
     if shape is None:
         shape = StructureShape("NoInput", {"type": "structure", "members": {}})
+    if _plainly_valid(shape, params):
+        return
     problems = list(_problems(shape, params, "", hidden=False))
     if problems:
         plural = "s" if len(problems) > 1 else ""
         raise InvalidInputException(
             f"{len(problems)} validation error{plural} detected: " + "; ".join(problems)
         )
+
+
+def _plainly_valid(shape: StructureShape, params: dict[str, Any]) -> bool:
+    """A quick yes for a request of an input with only flat members (strings, booleans, maps of plain
+    strings, as Predict's): every member known, the required ones given, each within its constraints.
+    Any doubt is a no, and `_problems` then walks the request to say what is wrong, so messages do not
+    depend on this."""
+    checks = _flat_checks(shape)
+    if checks is None or not params.keys() <= checks.keys():
+        return False
+    if any(params.get(name) is None for name in shape.required_members):
+        return False
+    return all(value is None or checks[name](value) for name, value in params.items())
+
+
+def _flat_checks(shape: StructureShape) -> dict[str, Callable[[Any], bool]] | None:
+    """Member name -> whether a value is valid for it, when every member is flat (None otherwise)."""
+    if shape.name not in _FLAT_CHECKS:
+        checks = {name: check for name, member in shape.members.items() if (check := _flat_check(member))}
+        _FLAT_CHECKS[shape.name] = checks if len(checks) == len(shape.members) else None
+    return _FLAT_CHECKS[shape.name]
+
+
+def _flat_check(shape: Shape) -> Callable[[Any], bool] | None:
+    """What `_problems` accepts for a string, a boolean or a map of plain strings (None for other shapes)."""
+    if shape.type_name == "boolean":
+        return lambda value: type(value) is bool
+    if isinstance(shape, MapShape) and not CONSTRAINTS & shape.metadata.keys():
+        if _any_string(shape.key) and _any_string(shape.value):
+            return lambda value: type(value) is dict and all(type(item) is str for item in value.values())
+        return None
+    if shape.type_name != "string" or shape.name == "S3Url":
+        return None
+    meta = shape.metadata
+    shortest, longest = meta.get("min", 0), meta.get("max", math.inf)
+    enum = frozenset(meta["enum"]) if "enum" in meta else None
+    enforced = "pattern" in meta and shape.name not in UNENFORCED_PATTERNS
+    pattern = _compiled(meta["pattern"]) if enforced else None
+    reserved = RESERVED_IDS if shape.name == "EntityId" else frozenset()
+    return lambda value: (
+        type(value) is str
+        and shortest <= len(value) <= longest
+        and (enum is None or value in enum)
+        and (pattern is None or pattern.fullmatch(value) is not None)
+        and value not in reserved
+    )
+
+
+#: Input shape name -> its members' checks, or None when a member is not flat (`_flat_checks`).
+_FLAT_CHECKS: dict[str, dict[str, Callable[[Any], bool]] | None] = {}
 
 
 def _problems(shape: Shape, value: Any, path: str, hidden: bool) -> Iterator[str]:

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 from botocore.model import ListShape, MapShape, Shape, StructureShape
-from starlette.requests import Request
-from starlette.responses import Response
+from starlette.requests import ClientDisconnect
+from starlette.types import Receive
 
 from aml_provider.local.errors import AmlError
 
@@ -32,9 +32,9 @@ class RequestEntityTooLargeException(AmlError):
     status = 413
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refused as soon as it is known to exceed `limit` bytes (before it is all read)."""
-    declared = request.headers.get("content-length")
+async def read_body(receive: Receive, declared: str | None, limit: int) -> bytes:
+    """The request body from ASGI `receive`, refused as soon as it is known to exceed `limit` bytes (by its
+    Content-Length, `declared`, or as it arrives: before it is all read)."""
     if declared is not None:
         if not declared.strip().isdigit():
             raise SerializationException(f"Content-Length must be a number of bytes, not {declared[:40]!r}.")
@@ -42,12 +42,17 @@ async def read_body(request: Request, limit: int) -> bytes:
             _too_large(f"{int(declared)} bytes", limit)
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             _too_large(f"more than {limit} bytes", limit)
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def _too_large(size: str, limit: int) -> NoReturn:
@@ -132,13 +137,14 @@ def _depth(value: Any) -> int:
     return deepest
 
 
-def result_response(shape: Shape | None, result: dict[str, Any], request_id: str) -> Response:
-    wire = to_wire(shape, result) if _has_timestamps(shape) else result
-    return _json_response(200, wire, request_id)
+def result_body(shape: Shape | None, result: dict[str, Any]) -> bytes:
+    """A successful call's response body: `result` as JSON, timestamps of the output shape as numbers."""
+    return _encoded(to_wire(shape, result) if _has_timestamps(shape) else result)
 
 
-def error_response(err: AmlError, request_id: str) -> Response:
-    return _json_response(err.status, {"__type": err.code, "message": err.message}, request_id)
+def error_body(err: AmlError) -> bytes:
+    """An error's response body, as AWS JSON services send it."""
+    return _encoded({"__type": err.code, "message": err.message})
 
 
 def to_wire(shape: Shape | None, value: Any) -> Any:
@@ -189,9 +195,8 @@ def _epoch_seconds(value: datetime | float) -> float:
     return float(value)
 
 
-def _json_response(status: int, body: dict[str, Any], request_id: str) -> Response:
-    content = _ENCODER.encode(body).encode()
-    return Response(content, status, headers={"x-amzn-RequestId": request_id}, media_type=CONTENT_TYPE)
+def _encoded(body: dict[str, Any]) -> bytes:
+    return _ENCODER.encode(body).encode()
 
 
 def _plain(value: Any) -> Any:

@@ -278,8 +278,10 @@ class FeaturePipeline:
         for node, inputs in zip(self.nodes, self.inputs, strict=True):
             if isinstance(node, Variable):
                 values.append(_read_one(record.get(node.name, ""), node.type))
+            elif len(inputs) == 1:
+                values.append(node.transform_one(values[inputs[0]]))
             else:
-                values.append(node.transform_one(*(values[j] for j in inputs)))
+                values.append(node.transform_one(*[values[j] for j in inputs]))
         return values
 
     def _compute(self, columns: Mapping[str, np.ndarray], size: int) -> list[Any]:

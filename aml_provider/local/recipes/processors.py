@@ -10,6 +10,7 @@ of the work, with the same results. State learned from training statistics lives
 
 from __future__ import annotations
 
+import bisect
 import string
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -206,6 +207,8 @@ class QuantileBin(Unary):
     """Equal-frequency bins of the training data; values become categories `<name>_bin_<k>`."""
 
     learns = True
+    #: `bounds_` as a list, for `transform_one` (made on first use, so models saved before have it too)
+    _bounds_list: list[float] | None = None
 
     def __init__(self, source: Node, bins: int) -> None:
         super().__init__("quantile_bin", source, CATEGORICAL)
@@ -220,6 +223,7 @@ class QuantileBin(Unary):
         # in training, and a value below that minimum met later would fall in a bin with no weight
         self.edges_ = np.unique(edges[edges > quantiles[0]]) if len(quantiles) else np.unique(edges)
         self.bounds_ = np.append(self.edges_, np.inf)
+        self._bounds_list = None
         name = self.inputs[0].name
         labels = [f"{name}_bin_{k}" for k in range(1, len(self.edges_) + 2)]
         self.labels_ = objects([*labels, f"{name}_bin_missing"])
@@ -231,7 +235,10 @@ class QuantileBin(Unary):
         return Bag(np.arange(len(values)), self.labels_[bins], bins, self.labels_)
 
     def transform_one(self, *args: Row) -> Row:
-        return [self.labels_[self.bounds_.searchsorted(row_number(args[0]), side="right")]]
+        # bisect_right is searchsorted(side="right") on a list: nan compares False, so it lands last too
+        if self._bounds_list is None:
+            self._bounds_list = self.bounds_.tolist()
+        return [self.labels_[bisect.bisect_right(self._bounds_list, row_number(args[0]))]]
 
 
 class Normalize(Unary):
