@@ -235,6 +235,30 @@ def families_uris(flags: list[str]) -> tuple[str, ...]:
         raise SystemExit(f"aml-local: {error}") from None
 
 
+def service_config(args: argparse.Namespace, keys: dict[str, str], faults: FaultPlan) -> ServiceConfig:
+    """The service's settings from the flags and the environment; a setting that cannot be used ends
+    the command with a message naming it."""
+    try:
+        return ServiceConfig(
+            data_dir=args.data_dir.resolve(),
+            host=args.host,
+            port=args.port,
+            public_url=args.public_url,
+            s3_endpoint_url=args.s3_endpoint,
+            access_keys=keys,
+            max_concurrent_jobs=args.max_jobs,
+            predict_requests_per_second=args.predict_rps,
+            redshift_servers=server_map(args.redshift_server, ServiceConfig.default_redshift_servers()),
+            rds_servers=server_map(args.rds_server, ServiceConfig.default_rds_servers()),
+            **page_and_body_settings(args),
+            faults=faults,
+            shutdown_timeout=args.shutdown_timeout,
+            families_uris=families_uris(args.families_uri),
+        )
+    except ValueError as error:
+        raise SystemExit(f"aml-local: {error}") from None
+
+
 #: Seconds a thread may hold the GIL while another waits (Python: 0.005): the event loop gets it back sooner.
 SWITCH_INTERVAL = 0.001
 
@@ -252,24 +276,7 @@ def serve_command(args: argparse.Namespace) -> int:
     if args.local_s3 is not None:
         args.s3_endpoint = start_local_s3(args.host, args.local_s3)
     args.data_dir.mkdir(parents=True, exist_ok=True)
-    config, credentials_file = with_access_keys(
-        ServiceConfig(
-            data_dir=args.data_dir.resolve(),
-            host=args.host,
-            port=args.port,
-            public_url=args.public_url,
-            s3_endpoint_url=args.s3_endpoint,
-            access_keys=keys,
-            max_concurrent_jobs=args.max_jobs,
-            predict_requests_per_second=args.predict_rps,
-            redshift_servers=server_map(args.redshift_server, ServiceConfig.default_redshift_servers()),
-            rds_servers=server_map(args.rds_server, ServiceConfig.default_rds_servers()),
-            **page_and_body_settings(args),
-            faults=faults,
-            shutdown_timeout=args.shutdown_timeout,
-            families_uris=families_uris(args.families_uri),
-        )
-    )
+    config, credentials_file = with_access_keys(service_config(args, keys, faults))
     sock = bind_socket(args.host, args.port)
     _print_banner(config, credentials_file)
     server = uvicorn.Server(

@@ -34,6 +34,12 @@ def _flag(text: str | None) -> bool | None:
 DEFAULT_TRAINING_MEMORY_BYTES = 384 << 20
 
 
+#: How job worker processes are scheduled besides their niceness: "nice" (the niceness alone) or "idle"
+#: (also Linux's SCHED_IDLE).
+JOB_SCHEDULING = ("nice", "idle")
+DEFAULT_JOB_SCHEDULING = "idle"
+
+
 @dataclass(frozen=True)
 class ServiceConfig:
     """Everything the service needs to run; every room reads its settings from here."""
@@ -54,7 +60,9 @@ class ServiceConfig:
     job_niceness: int = field(default_factory=lambda: int(os.environ.get("AML_LOCAL_JOB_NICENESS", "10")))
     #: "idle": job workers also run under Linux's SCHED_IDLE policy, so any request path thread that wakes
     #: preempts them at once, and they get only CPU time nothing else wants; "nice": the niceness alone.
-    job_scheduling: str = field(default_factory=lambda: os.environ.get("AML_LOCAL_JOB_SCHEDULING", "nice"))
+    job_scheduling: str = field(
+        default_factory=lambda: os.environ.get("AML_LOCAL_JOB_SCHEDULING", DEFAULT_JOB_SCHEDULING)
+    )
     #: Bytes of transformed training rows kept in memory between passes (see DEFAULT_TRAINING_MEMORY_BYTES).
     training_memory_bytes: int = field(
         default_factory=lambda: int(
@@ -88,6 +96,13 @@ class ServiceConfig:
             parse_uris(os.environ.get("AML_LOCAL_FAMILIES_URI", ""), "AML_LOCAL_FAMILIES_URI")
         )
     )
+
+    def __post_init__(self) -> None:
+        if self.job_scheduling not in JOB_SCHEDULING:
+            raise ValueError(
+                f"The job scheduling (AML_LOCAL_JOB_SCHEDULING) must be one of {', '.join(JOB_SCHEDULING)}; "
+                f"got {self.job_scheduling!r}."
+            )
 
     @staticmethod
     def default_redshift_servers() -> dict[str, str]:

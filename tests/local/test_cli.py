@@ -239,3 +239,17 @@ def test_serve_rejects_a_families_uri_that_is_not_an_s3_prefix(tmp_path: Path) -
         SystemExit, match=r"--families-uri must list S3 prefixes like s3://bucket/families/, not 'bucket/x'"
     ):
         main(["serve", "--data-dir", str(tmp_path), "--port", "0", "--families-uri", "bucket/x"])
+
+
+def test_an_unknown_job_scheduling_is_refused_naming_the_valid_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(ValueError, match=r"AML_LOCAL_JOB_SCHEDULING\) must be one of nice, idle; got 'fast'"):
+        ServiceConfig(data_dir=tmp_path, job_scheduling="fast")
+    monkeypatch.setenv("AML_LOCAL_JOB_SCHEDULING", "IDLE")
+    with pytest.raises(SystemExit, match=r"^aml-local: .*must be one of nice, idle; got 'IDLE'\.$"):
+        main(["serve", "--data-dir", str(tmp_path), "--port", "0"])
+    monkeypatch.setenv("AML_LOCAL_JOB_SCHEDULING", "nice")
+    assert ServiceConfig(data_dir=tmp_path).job_scheduling == "nice"
+    monkeypatch.delenv("AML_LOCAL_JOB_SCHEDULING")
+    assert ServiceConfig(data_dir=tmp_path).job_scheduling == "idle"  # the default

@@ -3,15 +3,20 @@ normalised URIs, jobs in worker processes."""
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import random
 import time
+from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from aml_provider.local import LocalAml
+from aml_provider.local import LocalAml, ServiceConfig
 from aml_provider.local.backend.endpoints import HEAVY_RECORD_BYTES, MAX_RECORD_BYTES
+from aml_provider.local.jobs.worker import _lower_priority
 from tests.helpers import put_text, schema_text, unique_id, wait_for
 
 
@@ -110,3 +115,23 @@ def test_dot_dot_segments_are_refused_naming_the_field(ml: Any, uri: str) -> Non
     assert error["Code"] == "InvalidInputException"
     assert "dataSpec.dataLocationS3" in error["Message"]
     assert "'..'" in error["Message"]
+
+
+def _scheduling_of_a_worker(config: ServiceConfig, answer: Connection) -> None:
+    _lower_priority(config)
+    answer.send((os.sched_getscheduler(0), os.nice(0)))
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="SCHED_IDLE is Linux's")
+@pytest.mark.parametrize("scheduling", ["nice", "idle"])
+def test_job_workers_run_niced_and_under_the_configured_policy(tmp_path: Path, scheduling: str) -> None:
+    config = ServiceConfig(data_dir=tmp_path, job_niceness=7, job_scheduling=scheduling)
+    ours, theirs = multiprocessing.Pipe()
+    worker = multiprocessing.get_context("fork").Process(
+        target=_scheduling_of_a_worker, args=(config, theirs)
+    )
+    worker.start()
+    policy, niceness = ours.recv()
+    worker.join()
+    assert policy == (os.SCHED_IDLE if scheduling == "idle" else os.SCHED_OTHER)
+    assert niceness == os.nice(0) + 7
