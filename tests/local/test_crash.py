@@ -23,7 +23,7 @@ import pytest
 
 from aml_provider.local import LocalAml
 from aml_provider.local.config import ServiceConfig
-from aml_provider.local.jobs.context import PUBLICATION_PLAN, artifacts_dir
+from aml_provider.local.jobs.context import PUBLICATION_PLAN, artifacts_dir, wait_for_worker
 from aml_provider.local.jobs.recovery import recover
 from aml_provider.local.server import bind_socket
 from aml_provider.local.store import EntityStore, now
@@ -304,3 +304,29 @@ def test_start_up_removes_a_publication_that_a_stop_cut_off(
     assert stored is not None
     assert stored.status == "PENDING"
     store.close()
+
+
+def test_start_up_waits_for_a_job_worker_the_killed_service_left_running(tmp_path: Path) -> None:
+    """A worker holds its job's lock while it lives; clean-up waits for it (not for ever) and goes on once
+    the process is gone."""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; "
+            "from aml_provider.local.jobs.context import hold_worker_lock; "
+            "hold_worker_lock(Path(sys.argv[1])); print('held', flush=True); time.sleep(60)",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline() == "held\n"
+        assert not wait_for_worker(tmp_path, timeout=0.3)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert wait_for_worker(tmp_path, timeout=5)
+    assert wait_for_worker(tmp_path / "never-ran", timeout=0)

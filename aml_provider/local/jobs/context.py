@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,6 +20,8 @@ from aml_provider.local.store.names import storage_name
 SCRATCH = "scratch"
 #: The plan of a batch prediction's publication while it is under way (see writers.BatchOutput).
 PUBLICATION_PLAN = "publication.json"
+#: Locked by the job's worker process for as long as it lives (the kernel lets go when it dies).
+WORKER_LOCK = "worker.lock"
 _log_lock = threading.Lock()
 
 
@@ -31,6 +36,34 @@ def append_log(directory: Path, line: str) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     with _log_lock, (directory / "log.txt").open("a", encoding="utf-8") as log:
         log.write(f"{stamp} {line}\n")
+
+
+def hold_worker_lock(directory: Path) -> int:
+    """Lock `directory`'s worker lock for the rest of this process, waiting while an earlier worker of the
+    same job (one a killed service left running for a moment) still holds it; answer the lock's fd."""
+    fd = os.open(directory / WORKER_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
+
+
+def wait_for_worker(directory: Path, timeout: float) -> bool:
+    """Wait until no worker process holds `directory`'s worker lock; False if one still does at `timeout`."""
+    try:
+        fd = os.open(directory / WORKER_LOCK, os.O_RDWR)
+    except FileNotFoundError:
+        return True  # no worker ever ran the job
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    return False
+                time.sleep(0.05)
+    finally:
+        os.close(fd)
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """Start-up recovery: what a previous process left behind is cleaned up before jobs are scheduled.
 
 Jobs never resume half-way after a restart (the runner fails the INPROGRESS ones; those a stop put back
-to PENDING run again from the start), so every scratch folder is stale; a batch prediction cut off while
+to PENDING run again from the start), so every scratch folder is stale, once the job's worker from the
+previous process has ended (it dies with that process, but may still be writing for a moment); a batch prediction cut off while
 publishing (killed, or requeued by a stop) has its half-written outputs removed from S3; and an entity
 whose ID cannot be a folder name (stored before IDs were checked) ends FAILED instead of running.
 Nothing here stops the service from starting: each entity's problem is logged and left at that.
@@ -14,7 +15,13 @@ import shutil
 
 from aml_provider.local.config import ServiceConfig
 from aml_provider.local.data.s3 import S3Store
-from aml_provider.local.jobs.context import PUBLICATION_PLAN, SCRATCH, append_log, artifacts_dir
+from aml_provider.local.jobs.context import (
+    PUBLICATION_PLAN,
+    SCRATCH,
+    append_log,
+    artifacts_dir,
+    wait_for_worker,
+)
 from aml_provider.local.jobs.runner import MAX_MESSAGE
 from aml_provider.local.store import EntityStore, StoredEntity, now
 from aml_provider.local.store.names import is_safe_id
@@ -27,6 +34,9 @@ UNSAFE_ID = (
     "create the entity again with another ID."
 )
 LEGACY_SCRATCH = ("training-cache", "results")
+#: How long start-up waits for a job's worker that the previous process left (it dies with that process,
+#: a moment later) before cleaning up after the job.
+WORKER_EXIT_SECONDS = 30.0
 
 
 def recover(config: ServiceConfig, store: EntityStore) -> None:
@@ -49,7 +59,12 @@ def _recover_entity(config: ServiceConfig, store: EntityStore, entity: StoredEnt
         )
         logger.warning("%s", message)
         return
-    plan = artifacts_dir(config, entity.kind, entity.id) / PUBLICATION_PLAN
+    artifacts = artifacts_dir(config, entity.kind, entity.id)
+    if not wait_for_worker(artifacts, WORKER_EXIT_SECONDS):
+        logger.warning(
+            "A worker of %s %s is still running; cleaning up after it anyway", entity.kind, entity.id
+        )
+    plan = artifacts / PUBLICATION_PLAN
     if plan.exists():
         for uri in discard_publication(S3Store.from_config(config), plan):
             append_log(plan.parent, f"removed {uri}, left by the interrupted upload")

@@ -7,7 +7,8 @@ own, niced, it competes with the service only for the CPU, and the kernel favour
 Children are forked from a fork server started once, which has already imported the job modules, so a
 job starts in milliseconds. A child gets everything it needs in one picklable `JobOrder` and talks to the
 service over a pipe: it reports the fault points it reaches (the service decides whether to exit there)
-and sends its outcome last. It dies with the service (PR_SET_PDEATHSIG).
+and sends its outcome last. It dies with the service (PR_SET_PDEATHSIG), and holds its job's worker lock
+while it lives, so that a restarted service can wait for it to be gone before cleaning up after it.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import Any
 from aml_provider.local.config import ServiceConfig
 from aml_provider.local.errors import JobFailed
 from aml_provider.local.faults import EXIT_STATUS
+from aml_provider.local.jobs.context import hold_worker_lock
 
 #: Modules the fork server imports once, so that children start with them loaded.
 PRELOAD = [
@@ -119,6 +121,7 @@ def _work(order: JobOrder, conn: Connection) -> None:
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the service, which decides about its jobs
     _lower_priority(order.config)
+    hold_worker_lock(order.artifacts)  # released by the kernel when this process ends, however it ends
     started = time.process_time()
     try:
         fields = _run(order, conn)
