@@ -14,6 +14,7 @@ most 1.3x the time per row at the smallest (roughly linear). It exits non-zero w
 
     make bench-scale                                            # 1 M, 3 M, 10 M rows (about 20 minutes)
     .venv/bin/python -m tests.benchmarks.bench_scale --smoke    # 20 k, 60 k, 200 k rows; targets not enforced
+    .venv/bin/python -m tests.benchmarks.bench_scale 1000000 3000000   # only these sizes (smallest first)
 """
 
 from __future__ import annotations
@@ -234,4 +235,5 @@ def report(results: dict[int, dict[str, float]]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(SMOKE_SIZES if SMOKE else SIZES))
+    chosen = tuple(sorted(int(arg) for arg in sys.argv[1:]))
+    sys.exit(main(chosen or (SMOKE_SIZES if SMOKE else SIZES)))
