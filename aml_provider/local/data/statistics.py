@@ -11,7 +11,6 @@ from __future__ import annotations
 import heapq
 import math
 from collections import Counter
-from itertools import chain
 from operator import itemgetter
 from typing import Any
 
@@ -21,7 +20,7 @@ from sklearn.metrics import mutual_info_score
 
 from aml_provider.local.data.reader import Chunk
 from aml_provider.local.data.schema import Schema
-from aml_provider.local.data.values import is_missing, parse_binary, parse_numeric
+from aml_provider.local.data.values import is_missing, parse_binary, parse_numeric, split_text
 
 SAMPLE_ROWS = 100_000
 #: Sample cells across all attributes; wide schemas get fewer sample rows.
@@ -171,7 +170,28 @@ def _mutual_information(codes: np.ndarray, labels: np.ndarray) -> float | None:
     valid = labels >= 0
     if valid.sum() < 2:
         return None
-    return round(float(mutual_info_score(labels[valid], codes[valid])), 6)
+    table = _contingency(labels[valid], codes[valid])
+    if table is None:
+        return round(float(mutual_info_score(labels[valid], codes[valid])), 6)
+    return round(float(mutual_info_score(None, None, contingency=table)), 6)
+
+
+def _contingency(true: np.ndarray, predicted: np.ndarray) -> np.ndarray | None:
+    """scikit-learn's contingency matrix of two integer labelings (classes in sorted order, counts as int64),
+    counted with bincount; None when the table would be much larger than the labels."""
+    classes, rows = _ranks(true)
+    clusters, columns = _ranks(predicted)
+    if classes * clusters > max(4 * len(true), 1024):
+        return None
+    return np.bincount(rows * clusters + columns, minlength=classes * clusters).reshape(classes, clusters)
+
+
+def _ranks(labels: np.ndarray) -> tuple[int, np.ndarray]:
+    """How many distinct integers `labels` holds, and the rank of each label among them."""
+    low = int(labels.min())
+    shifted = labels - low
+    present = np.bincount(shifted) > 0
+    return int(present.sum()), (np.cumsum(present) - 1)[shifted]
 
 
 def _codes(values: np.ndarray) -> np.ndarray:
@@ -376,9 +396,8 @@ class _TextStats:
 
     def correlation(self, sample: np.ndarray, labels: np.ndarray) -> float | None:
         """The largest mutual information between the target and the presence of one of the top words."""
-        tokens = [str(value).split() for value in sample]
-        rows = np.repeat(np.arange(len(tokens)), [len(t) for t in tokens])
-        codes, words = pd.factorize(np.array(list(chain.from_iterable(tokens)), dtype=object))
+        rows, tokens = split_text(sample)
+        codes, words = pd.factorize(tokens)
         code_of = {word: code for code, word in enumerate(words)}
         scores = []
         for word, _ in self.counts.top():

@@ -1,4 +1,4 @@
-"""Parsing raw CSV values of NUMERIC and BINARY attributes, vectorised over whole columns.
+"""Parsing raw CSV values of NUMERIC and BINARY attributes and splitting TEXT, vectorised over whole columns.
 
 Short inputs (e.g. one real-time Predict record) take a plain-Python path with the same results.
 """
@@ -18,6 +18,9 @@ _BINARY = {
 }
 #: Inputs up to this length are parsed value by value, without pandas' per-call overhead.
 _SHORT = 32
+#: Values parsed once per distinct value when the first _HEAD (or tenth) of them hold at most this share of
+#: distinct ones.
+_HEAD, _REPEATED = 1_000, 0.5
 
 
 def is_missing(values: Iterable[object]) -> np.ndarray:
@@ -41,6 +44,17 @@ def parse_numeric(values: Iterable[object]) -> np.ndarray:
 
 
 def _plain_numbers(array: np.ndarray) -> np.ndarray | None:
+    """`_parse_plain` of the values, or of their distinct values only when the first of them repeat (a
+    column of few distinct numbers: whole numbers, amounts in cents), each then parsed once."""
+    head = array[: max(_HEAD, len(array) // 10)]
+    if len(pd.unique(head)) > len(head) * _REPEATED:
+        return _parse_plain(array)
+    codes, distinct = pd.factorize(array)
+    parsed = _parse_plain(distinct) if len(codes) and codes.min() >= 0 else None  # None: not all strings
+    return None if parsed is None else parsed[codes]
+
+
+def _parse_plain(array: np.ndarray) -> np.ndarray | None:
     """The values parsed in one C loop (Python's float, correctly rounded), empty ones as nan; None when
     some value is neither empty nor a number, or holds what `float` reads but `pandas.to_numeric` does
     not ('_' between digits, non-ASCII digits), which the slower general path then handles."""
@@ -93,3 +107,42 @@ def _per_distinct(
     codes, uniques = pd.factorize(pd.Series(array, dtype=object))
     table = np.array([convert(str(u)) for u in uniques] + [missing], dtype=dtype)
     return table[codes]  # type: ignore[no-any-return]
+
+
+#: Joins the values of a text column: white space to `str.split()`, so one split of the join gives every token.
+_SEPARATOR = "\x1f"
+#: The ASCII characters `str.split()` splits on.
+_SPLITS = np.zeros(256, dtype=bool)
+_SPLITS[list(b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f")] = True
+
+
+def split_text(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The whitespace-separated tokens of every value (`str.split()`, in order) and the row of each token."""
+    joined = _split_joined(values) if len(values) > _SHORT else None
+    if joined is not None:
+        return joined
+    split = [str(value).split() for value in values]
+    counts = np.fromiter(map(len, split), dtype=np.intp, count=len(split))
+    return np.repeat(np.arange(len(split)), counts), _objects([token for tokens in split for token in tokens])
+
+
+def _split_joined(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """`split_text` from one split of the values' join, each token's row found with numpy (the row separators
+    before its first character); None for text that is not ASCII or holds the separator, or not all strings."""
+    try:
+        joined = _SEPARATOR.join(values.tolist())
+    except TypeError:
+        return None
+    if not joined.isascii() or joined.count(_SEPARATOR) != len(values) - 1:
+        return None
+    codes = np.frombuffer(joined.encode("ascii"), dtype=np.uint8)
+    space = _SPLITS[codes]
+    starts = np.flatnonzero(~space & np.concatenate(([True], space[:-1])))  # first character of each token
+    rows = np.searchsorted(np.flatnonzero(codes == ord(_SEPARATOR)), starts)
+    return rows, _objects(joined.split())
+
+
+def _objects(items: list[str]) -> np.ndarray:
+    array = np.empty(len(items), dtype=object)
+    array[:] = items
+    return array
