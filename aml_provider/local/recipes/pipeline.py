@@ -7,10 +7,11 @@ from itertools import repeat
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 
 from aml_provider.local.data import Schema, parse_binary, parse_numeric
-from aml_provider.local.data.values import binary, number
+from aml_provider.local.data.values import binary, number, split_text
 from aml_provider.local.recipes.compiler import Output, compile_recipe
 from aml_provider.local.recipes.processors import (
     BINARY,
@@ -22,7 +23,6 @@ from aml_provider.local.recipes.processors import (
     Row,
     Values,
     Variable,
-    objects,
     row_number,
     row_tokens,
 )
@@ -30,7 +30,7 @@ from aml_provider.local.recipes.recipe import Recipe
 
 MISSING = "__missing__"
 _UNSEEN = -2  # column of a token not in the vocabulary
-_SHORT_TEXT = 32  # text columns up to this many values are split value by value (one Predict record)
+_FEW_TOKENS = 32  # bags up to this many tokens are looked up token by token (one Predict record)
 Triplets = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
@@ -129,14 +129,16 @@ class BagEncoder:
                 lookup = map(vocabulary.get, bag.categories, repeat(_UNSEEN))
                 columns = np.fromiter(lookup, dtype=np.intp, count=len(bag.categories))
                 return bag.rows, columns[bag.codes]
-            lookup = map(vocabulary.get, bag.tokens, repeat(_UNSEEN))
-            return bag.rows, np.fromiter(lookup, dtype=np.intp, count=len(bag.tokens))
+            codes, distinct = _first_seen(bag)
+            lookup = map(vocabulary.get, distinct, repeat(_UNSEEN))
+            return bag.rows, np.fromiter(lookup, dtype=np.intp, count=len(distinct))[codes]
+        codes, distinct = _first_seen(bag)
         vocabulary.next_column, vocabulary.added = len(features), []
-        columns = np.fromiter(map(vocabulary.__getitem__, bag.tokens), dtype=np.intp, count=len(bag.tokens))
+        columns = np.fromiter(map(vocabulary.__getitem__, distinct), dtype=np.intp, count=len(distinct))
         for token in vocabulary.added:
             features.add(f"{self.name}={token}", True)
         vocabulary.added = []
-        return bag.rows, columns
+        return bag.rows, columns[codes]
 
     def encode_one(self, tokens: list[str], cols: list[int]) -> None:
         """The feature columns of one row's tokens, appended to `cols` (tokens without a feature left out)."""
@@ -151,6 +153,21 @@ class BagEncoder:
         }
         self.vocabulary_ = Vocabulary({"": -1} | kept)
         self.frozen_ = True
+
+
+def _first_seen(bag: Bag) -> tuple[np.ndarray, np.ndarray]:
+    """The bag's distinct tokens in order of first appearance, and the index of each token among them: looking
+    the distinct tokens up in that order numbers new ones as a lookup per token would. Few tokens (a short
+    batch) and tokens that are not all strings (None, nan) are each their own entry."""
+    if len(bag.tokens) <= _FEW_TOKENS:
+        return np.arange(len(bag.tokens)), bag.tokens
+    if bag.codes is not None and bag.categories is not None:
+        codes, seen = pd.factorize(bag.codes)
+        return codes, bag.categories[seen]
+    codes, distinct = pd.factorize(bag.tokens)
+    if codes.min() < 0:
+        return np.arange(len(bag.tokens)), bag.tokens
+    return codes, distinct
 
 
 class FeaturePipeline:
@@ -238,6 +255,8 @@ class FeaturePipeline:
         cols = np.concatenate([cols, *(part[1] for part in encoded)])
         data = np.concatenate([data, np.ones(len(rows) - len(data))])
         kept = cols >= 0
+        if kept.all():
+            return rows, cols, data
         return rows[kept], cols[kept], data[kept]
 
     def keep(self, mask: np.ndarray) -> None:
@@ -255,12 +274,10 @@ class FeaturePipeline:
 
     def _matrix(self, rows: np.ndarray, cols: np.ndarray, data: np.ndarray, size: int) -> sp.csr_matrix:
         """CSR matrix of the entries; an indicator set twice in a row (a repeated token) is still 1."""
-        order = np.argsort(rows, kind="stable")
-        indptr = np.zeros(size + 1, dtype=np.intp)
-        np.cumsum(np.bincount(rows, minlength=size), out=indptr[1:])
-        matrix = sp.csr_matrix((data[order], cols[order], indptr), shape=(size, self.n_features))
-        matrix.sum_duplicates()
-        matrix.data[self._indicator_mask()[matrix.indices]] = 1.0
+        entries = len(data)
+        matrix = sp.coo_matrix((data, (rows, cols)), shape=(size, self.n_features)).tocsr()  # duplicates summed
+        if matrix.nnz < entries:
+            matrix.data[self._indicator_mask()[matrix.indices]] = 1.0
         return matrix
 
     def _indicator_mask(self) -> np.ndarray:
@@ -338,37 +355,7 @@ def _read_bag(column: np.ndarray, text: bool) -> Bag:
     """CATEGORICAL: the value itself, one per row ("" when empty); TEXT: its whitespace-separated tokens."""
     if not text:
         return Bag(np.arange(len(column)), column)
-    counts = _token_counts(column)
-    if counts is not None:
-        tokens = objects(" ".join(column.tolist()).split())
-        return Bag(np.repeat(np.arange(len(column)), counts), tokens)
-    split = [value.split() for value in column]
-    counts = np.fromiter(map(len, split), dtype=np.intp, count=len(split))
-    tokens = objects([token for tokens in split for token in tokens])
-    return Bag(np.repeat(np.arange(len(column)), counts), tokens)
-
-
-#: The ASCII characters `str.split()` splits on, and NUL (the row separator of `_token_counts`).
-_SPLITS = np.zeros(256, dtype=bool)
-_SPLITS[[0, *b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"]] = True
-
-
-def _token_counts(column: np.ndarray) -> np.ndarray | None:
-    """How many whitespace-separated tokens each value holds, counted with numpy over all values at once;
-    None for short columns, and for text that is not ASCII or holds NUL (split value by value then)."""
-    if len(column) <= _SHORT_TEXT:
-        return None
-    try:
-        joined = "\0".join(column.tolist())
-    except TypeError:
-        return None
-    if not joined.isascii() or joined.count("\0") != len(column) - 1:
-        return None
-    codes = np.frombuffer(joined.encode("ascii"), dtype=np.uint8)
-    space = _SPLITS[codes]
-    starts = ~space & np.concatenate(([True], space[:-1]))  # first character of each token
-    row = np.cumsum(codes == 0)
-    return np.bincount(row[starts], minlength=len(column))
+    return Bag(*split_text(column))
 
 
 def _bag(values: Values) -> Bag:
