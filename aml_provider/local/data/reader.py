@@ -17,13 +17,15 @@ import pandas as pd
 from aml_provider.local.data.rearrangement import Rearrangement, parse_rearrangement
 from aml_provider.local.data.s3 import S3Object, S3Store
 from aml_provider.local.data.schema import Schema, parse_schema
-from aml_provider.local.data.values import parse_numeric
+from aml_provider.local.data.values import is_missing, parse_numeric
 from aml_provider.local.errors import JobFailed
 
 MAX_LINE_BYTES = 100 * 1024
 BLOCK_BYTES = 8 * 1024 * 1024
 #: How many reasons for rejected lines a chunk keeps, for logs and failure messages.
 MAX_PROBLEMS = 5
+#: Values by attribute, and for those read as numbers which of their nan values were not empty.
+_Columns = tuple[dict[str, np.ndarray], dict[str, np.ndarray]]
 
 
 @dataclass
@@ -36,6 +38,9 @@ class Chunk:
     line_numbers: np.ndarray  # 0-based index of each row among the file's data lines (header excluded)
     rejected: int = 0  # malformed lines dropped since the previous chunk
     problems: list[str] = field(default_factory=list)  # why the first few of them were dropped
+    #: per attribute read as numbers: True where its text was neither empty nor a finite number (its other
+    #: nan values were empty)
+    invalid: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.line_numbers)
@@ -64,7 +69,8 @@ class DataSourceReader:
         """Chunks of at most `chunk_rows` rows, in file and line order, rearrangement applied.
 
         The attributes in `numbers` are parsed as numbers while the CSV is split (pandas' C parser, no
-        string per value), exactly as `parse_numeric` reads their text.
+        string per value), exactly as `parse_numeric` reads their text; `Chunk.invalid` tells which of their
+        nan values were not empty.
         """
         total_bytes = sum(f.size for f in self.files)
         file_start = 0
@@ -185,7 +191,7 @@ class _FileReader:
         )
         problems = self._problems(lines, selected)
         good = selected & ~problems.mask
-        columns, parsed = self._parse(lines, good)
+        (columns, invalid), parsed = self._parse(lines, good)
         if not np.array_equal(parsed, good):
             problems.add(good & ~parsed, "values that cannot be split as the schema's attributes")
             good = parsed
@@ -204,6 +210,7 @@ class _FileReader:
                     line_numbers[part],
                     rejected,
                     messages if rejected else [],
+                    {name: mask[part] for name, mask in invalid.items()},
                 )
 
     def _overlong(self, offset: int) -> Iterator[Chunk]:
@@ -213,9 +220,9 @@ class _FileReader:
             return
         self.data_lines += 1
         if self.rearrangement.select(self.file.uri, np.array([offset]), self.file_start, self.total_bytes)[0]:
-            empty = self._numbers({name: np.empty(0, dtype=object) for name in self.schema.names})
+            empty, invalid = self._numbers({name: np.empty(0, dtype=object) for name in self.schema.names})
             why = f"line {self.lines_seen} of {self.file.uri}: longer than {MAX_LINE_BYTES} bytes"
-            yield Chunk(self.file, empty, np.empty(0, dtype=np.int64), 1, [why])
+            yield Chunk(self.file, empty, np.empty(0, dtype=np.int64), 1, [why], invalid)
 
     def _problems(self, lines: _Lines, selected: np.ndarray) -> _Problems:
         """Selected lines that are too long or have the wrong number of fields."""
@@ -234,7 +241,7 @@ class _FileReader:
                 reasons.append((int(i), f"{fields[i]} values where the schema has {expected} attributes"))
         return _Problems(mask, reasons)
 
-    def _parse(self, lines: _Lines, good: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    def _parse(self, lines: _Lines, good: np.ndarray) -> tuple[_Columns, np.ndarray]:
         """The good lines' values by attribute, and which lines gave them: pandas' C parser, or the csv
         module line by line where pandas disagrees with the field counts."""
         names = self.schema.names
@@ -274,14 +281,24 @@ class _FileReader:
         except (ValueError, TypeError):
             return None
 
-    def _numbers(self, columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """`columns` with the numeric attributes as finite float64 values (nan elsewhere)."""
+    def _numbers(self, columns: dict[str, np.ndarray]) -> _Columns:
+        """`columns` with the numeric attributes as finite float64 values (nan elsewhere), and which of those
+        were not empty. Numbers pandas parsed are nan only where empty: an invalid value of theirs is one it
+        read as infinite (text it cannot read makes the block read as text)."""
+        invalid = {}
         for i in self.numbers:
             name = self.schema.names[i]
-            columns[name] = parse_numeric(columns[name])
-        return columns
+            values = columns[name]
+            numbers = parse_numeric(values)
+            if values.dtype.kind == "f":
+                invalid[name] = np.isinf(values)
+            else:
+                invalid[name] = nan = np.isnan(numbers)
+                nan[nan] = ~is_missing(values[nan])
+            columns[name] = numbers
+        return columns, invalid
 
-    def _parse_each(self, lines: _Lines, good: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    def _parse_each(self, lines: _Lines, good: np.ndarray) -> tuple[_Columns, np.ndarray]:
         rows, parsed = [], good.copy()
         for i in np.flatnonzero(good):
             try:

@@ -49,7 +49,10 @@ class StatisticsBuilder:
         self.records += len(chunk)
         sampled = {}
         for name, stats in self.columns.items():
-            sampled[name] = stats.add(chunk.columns[name])
+            if name in chunk.invalid and isinstance(stats, _NumericStats):  # read as numbers
+                sampled[name] = stats.add_numbers(chunk.columns[name], chunk.invalid[name])
+            else:
+                sampled[name] = stats.add(chunk.columns[name])
         self.sample.add(sampled, len(chunk))
 
     def result(self) -> dict[str, Any]:
@@ -229,10 +232,17 @@ class _NumericStats:
 
     def add(self, values: np.ndarray) -> np.ndarray:
         numbers = parse_numeric(values)
+        invalid = np.isnan(numbers)
+        invalid[invalid] = ~is_missing(values[invalid])
+        return self.add_numbers(numbers, invalid)
+
+    def add_numbers(self, numbers: np.ndarray, invalid: np.ndarray) -> np.ndarray:
+        """`add` of values read as numbers: finite or nan, `invalid` where nan stands for a value that was
+        not empty."""
         valid = numbers[~np.isnan(numbers)]
-        blank = int(is_missing(values[np.isnan(numbers)]).sum())
-        self.missing += blank
-        self.invalid += len(values) - len(valid) - blank
+        wrong = int(np.count_nonzero(invalid))
+        self.missing += len(numbers) - len(valid) - wrong
+        self.invalid += wrong
         if len(valid):
             self._merge(valid)
             self.distinct.add(pd.unique(valid))

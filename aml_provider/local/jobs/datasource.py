@@ -96,7 +96,8 @@ def _read_all(ctx: JobContext, schema: Schema, files: list[S3Object]) -> dict[st
     records = rejected = 0
     examples: list[str] = []
     reported = time.monotonic()
-    for chunk in reader.chunks():
+    numbers = [attribute.name for attribute in schema.attributes if attribute.type == "NUMERIC"]
+    for chunk in reader.chunks(numbers=numbers):
         records += len(chunk)
         rejected += chunk.rejected
         for problem in chunk.problems[: MAX_LOGGED_PROBLEMS - len(examples)]:
