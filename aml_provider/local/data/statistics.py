@@ -337,9 +337,10 @@ class _CategoricalStats:
 
     def add(self, values: np.ndarray) -> np.ndarray:
         codes, uniques = pd.factorize(values)
-        originals = [str(value) for value in uniques]
-        keys = [value.strip() for value in originals]
-        numbers = np.bincount(codes[codes >= 0], minlength=len(uniques)).tolist()
+        originals = list(map(str, uniques.tolist()))
+        keys = list(map(str.strip, originals))
+        counted = codes if codes.min(initial=0) >= 0 else codes[codes >= 0]
+        numbers = np.bincount(counted, minlength=len(uniques)).tolist()
         if keys == originals:
             merged = dict(zip(keys, numbers, strict=True))
         else:
