@@ -10,8 +10,10 @@ import scipy.sparse as sp
 
 from aml_provider.local.config import DEFAULT_TRAINING_MEMORY_BYTES
 
-#: Shuffling spreads rows over at most this many shards (each shard is one file).
+#: Shuffling spreads rows over at most this many shards.
 MAX_SHARDS = 256
+#: The arrays of a stored block or shard, each in a .npy file of its own (memory-mapped when streaming).
+_ARRAYS = ("data", "indices", "indptr", "target")
 
 
 class FeatureCache:
@@ -47,7 +49,7 @@ class FeatureCache:
         numeric = np.asarray(target, dtype=np.float64)
         self._y_sum += float(numeric.sum())
         self._y_sum_sq += float(numeric @ numeric)
-        path = self.directory / f"block-{len(self._shards):06d}.npz"
+        path = self.directory / f"block-{len(self._shards):06d}"
         self._bytes += self._write(features, target, path)
         self._shards.append(path)
         self.rows += features.shape[0]
@@ -70,14 +72,15 @@ class FeatureCache:
             features, target = features[order], target[order]
             for spill, begin, end in zip(spills, bounds[:-1], bounds[1:], strict=True):
                 if end > begin:
-                    spill.append(features[begin:end], target[begin:end])
-            path.unlink()
+                    spill.append(*_rows(features, target, begin, end))
+            del features, target
+            _unlink(path)
         self._bytes = 0
         for shard, spill in enumerate(spills):
             features, target = spill.load(self.n_features)
             if features.shape[0]:
                 order = rng.permutation(features.shape[0])
-                path = self.directory / f"shard-{shard:06d}.npz"
+                path = self.directory / f"shard-{shard:06d}"
                 self._bytes += self._write(features[order], target[order], path)
                 self._shards.append(path)
         self._resident.clear()
@@ -94,7 +97,8 @@ class FeatureCache:
     def batches(self, batch_size: int) -> Iterator[tuple[sp.csr_matrix, np.ndarray]]:
         """Every stored row once, in order, as (features, target) mini-batches of at most `batch_size` rows.
 
-        While the cache fits its memory budget, the batches of the latest size stay in memory.
+        While the cache fits its memory budget, the batches of the latest size stay in memory; otherwise each
+        shard is memory-mapped while its batches are used. Batches are views of their shard's arrays.
         """
         if self._resident_size != batch_size:
             self._resident.clear()
@@ -103,9 +107,9 @@ class FeatureCache:
         for index, path in enumerate(self._shards):
             batches = self._resident.get(index)
             if batches is None:
-                features, target = self._read(path)
+                features, target = self._read(path, mapped=not resident)
                 batches = [
-                    (features[start : start + batch_size], target[start : start + batch_size])
+                    _rows(features, target, start, min(start + batch_size, features.shape[0]))
                     for start in range(0, features.shape[0], batch_size)
                 ]
                 if resident:
@@ -115,8 +119,7 @@ class FeatureCache:
     def targets(self) -> Iterator[np.ndarray]:
         """The stored targets, shard by shard (without reading the features)."""
         for path in self._shards:
-            with np.load(path) as stored:
-                yield stored["target"]
+            yield np.load(_part(path, "target"))
 
     def mean_std(self) -> tuple[np.ndarray, np.ndarray]:
         """Per-feature mean and standard deviation over all stored rows."""
@@ -143,15 +146,41 @@ class FeatureCache:
     @staticmethod
     def _write(features: sp.csr_matrix, target: np.ndarray, path: Path) -> int:
         """Save one block; return the bytes it takes in memory."""
-        np.savez(path, data=features.data, indices=features.indices, indptr=features.indptr, target=target)
-        return features.data.nbytes + features.indices.nbytes + features.indptr.nbytes + target.nbytes
+        arrays = (features.data, features.indices, features.indptr, np.asarray(target))
+        for name, array in zip(_ARRAYS, arrays, strict=True):
+            np.save(_part(path, name), array)
+        return sum(array.nbytes for array in arrays)
 
-    def _read(self, path: Path) -> tuple[sp.csr_matrix, np.ndarray]:
-        with np.load(path) as stored:
-            indptr = stored["indptr"]
-            shape = (indptr.size - 1, self.n_features)
-            features = sp.csr_matrix((stored["data"], stored["indices"], indptr), shape=shape)
-            return features, stored["target"]
+    def _read(self, path: Path, mapped: bool = False) -> tuple[sp.csr_matrix, np.ndarray]:
+        """One stored block or shard; `mapped`: its arrays memory-mapped (read-only) rather than read."""
+        data, indices, indptr, target = (
+            np.load(_part(path, name), mmap_mode="r" if mapped else None) for name in _ARRAYS
+        )
+        shape = (indptr.size - 1, self.n_features)
+        return sp.csr_matrix((data, indices, indptr), shape=shape, copy=False), target
+
+
+def _part(path: Path, name: str) -> Path:
+    return path.with_name(f"{path.name}.{name}.npy")
+
+
+def _unlink(path: Path) -> None:
+    for name in _ARRAYS:
+        _part(path, name).unlink()
+
+
+def _rows(
+    features: sp.csr_matrix, target: np.ndarray, start: int, end: int
+) -> tuple[sp.csr_matrix, np.ndarray]:
+    """Rows start..end of a CSR matrix and its target, as views of their arrays (no copy, unlike slicing)."""
+    indptr = features.indptr[start : end + 1]
+    low, high = indptr[0], indptr[-1]
+    rows = sp.csr_matrix(
+        (features.data[low:high], features.indices[low:high], indptr - low),
+        shape=(end - start, features.shape[1]),
+        copy=False,
+    )
+    return rows, target[start:end]
 
 
 class _Spill:
@@ -162,8 +191,8 @@ class _Spill:
 
     def append(self, features: sp.csr_matrix, target: np.ndarray) -> None:
         arrays = {
-            "data": features.data.astype(np.float64),
-            "indices": features.indices.astype(np.int64),
+            "data": np.asarray(features.data, dtype=np.float64),
+            "indices": np.asarray(features.indices, dtype=np.int32),  # a column number fits: features < 2**31
             "lengths": np.diff(features.indptr).astype(np.int64),
             "target": np.asarray(target, dtype=np.float64),
         }
@@ -175,10 +204,8 @@ class _Spill:
         """All appended rows (then the spill files are removed)."""
         if not self.parts["lengths"].exists():
             return sp.csr_matrix((0, n_features)), np.zeros(0)
-        read = {
-            name: np.fromfile(path, dtype=np.int64 if name in ("indices", "lengths") else np.float64)
-            for name, path in self.parts.items()
-        }
+        types = {"data": np.float64, "indices": np.int32, "lengths": np.int64, "target": np.float64}
+        read = {name: np.fromfile(path, dtype=types[name]) for name, path in self.parts.items()}
         for path in self.parts.values():
             path.unlink()
         indptr = np.concatenate(([0], np.cumsum(read["lengths"])))
