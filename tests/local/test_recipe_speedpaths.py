@@ -115,3 +115,13 @@ def test_split_text_equals_split_value_by_value(case: str, repeat_values: int) -
     expected = [(row, token) for row, value in enumerate(values) for token in value.split()]
     assert list(zip(rows.tolist(), tokens.tolist(), strict=True)) == expected
     assert rows.dtype == np.intp and tokens.dtype == object
+
+
+def test_a_long_batch_equals_its_rows_transformed_one_by_one() -> None:
+    """Long batches (scipy's coo -> csr, tokens factorised) and short ones (sorted entries, a lookup per
+    token) give the same rows."""
+    fast, _ = pipelines()
+    columns = columns_of(300, seed=6)
+    whole = fast.transform(columns, grow=True)
+    rows = [fast.transform({name: values[i : i + 1] for name, values in columns.items()}) for i in range(300)]
+    assert_same(whole, sp.vstack(rows, format="csr"))

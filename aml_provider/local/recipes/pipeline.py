@@ -130,15 +130,17 @@ class BagEncoder:
                 columns = np.fromiter(lookup, dtype=np.intp, count=len(bag.categories))
                 return bag.rows, columns[bag.codes]
             codes, distinct = _first_seen(bag)
-            lookup = map(vocabulary.get, distinct, repeat(_UNSEEN))
-            return bag.rows, np.fromiter(lookup, dtype=np.intp, count=len(distinct))[codes]
+            columns = np.fromiter(
+                map(vocabulary.get, distinct, repeat(_UNSEEN)), dtype=np.intp, count=len(distinct)
+            )
+            return bag.rows, columns if codes is None else columns[codes]
         codes, distinct = _first_seen(bag)
         vocabulary.next_column, vocabulary.added = len(features), []
         columns = np.fromiter(map(vocabulary.__getitem__, distinct), dtype=np.intp, count=len(distinct))
         for token in vocabulary.added:
             features.add(f"{self.name}={token}", True)
         vocabulary.added = []
-        return bag.rows, columns[codes]
+        return bag.rows, columns if codes is None else columns[codes]
 
     def encode_one(self, tokens: list[str], cols: list[int]) -> None:
         """The feature columns of one row's tokens, appended to `cols` (tokens without a feature left out)."""
@@ -155,19 +157,17 @@ class BagEncoder:
         self.frozen_ = True
 
 
-def _first_seen(bag: Bag) -> tuple[np.ndarray, np.ndarray]:
+def _first_seen(bag: Bag) -> tuple[np.ndarray | None, np.ndarray]:
     """The bag's distinct tokens in order of first appearance, and the index of each token among them: looking
     the distinct tokens up in that order numbers new ones as a lookup per token would. Few tokens (a short
-    batch) and tokens that are not all strings (None, nan) are each their own entry."""
+    batch) and tokens that are not all strings (None, nan) are looked up one by one: no index (None)."""
     if len(bag.tokens) <= _FEW_TOKENS:
-        return np.arange(len(bag.tokens)), bag.tokens
+        return None, bag.tokens
     if bag.codes is not None and bag.categories is not None:
         codes, seen = pd.factorize(bag.codes)
         return codes, bag.categories[seen]
     codes, distinct = pd.factorize(bag.tokens)
-    if codes.min() < 0:
-        return np.arange(len(bag.tokens)), bag.tokens
-    return codes, distinct
+    return (None, bag.tokens) if codes.min() < 0 else (codes, distinct)
 
 
 class FeaturePipeline:
@@ -274,8 +274,15 @@ class FeaturePipeline:
 
     def _matrix(self, rows: np.ndarray, cols: np.ndarray, data: np.ndarray, size: int) -> sp.csr_matrix:
         """CSR matrix of the entries; an indicator set twice in a row (a repeated token) is still 1."""
-        entries = len(data)
-        matrix = sp.coo_matrix((data, (rows, cols)), shape=(size, self.n_features)).tocsr()  # duplicates summed
+        entries, shape = len(data), (size, self.n_features)
+        if size > _FEW_TOKENS:  # scipy's coo -> csr: a counting sort in C, duplicates summed
+            matrix = sp.coo_matrix((data, (rows, cols)), shape=shape).tocsr()
+        else:  # a few rows: less overhead per call
+            order = np.argsort(rows, kind="stable")
+            indptr = np.zeros(size + 1, dtype=np.intp)
+            np.cumsum(np.bincount(rows, minlength=size), out=indptr[1:])
+            matrix = sp.csr_matrix((data[order], cols[order], indptr), shape=shape)
+            matrix.sum_duplicates()
         if matrix.nnz < entries:
             matrix.data[self._indicator_mask()[matrix.indices]] = 1.0
         return matrix
