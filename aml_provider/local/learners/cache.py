@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import scipy.sparse as sp
@@ -57,24 +58,19 @@ class FeatureCache:
     def shuffle(self, seed: int) -> None:
         """Shuffle all rows once: a global permutation, memory bounded by one block and one shard.
 
-        Each block scatters its rows at random over the shards (appended to per-shard spill files); each
-        shard is then permuted and stored.
+        Each block scatters its rows at random over the shards (appended to per-shard spill files, each
+        open until the last block is scattered); each shard is then permuted and stored.
         """
         rng = np.random.default_rng(seed)
         blocks, self._shards = self._shards, []
         count = min(len(blocks), MAX_SHARDS)
         spills = [_Spill(self.directory / f"spill-{shard:06d}") for shard in range(count)]
-        for path in blocks:
-            features, target = self._read(path)
-            owner = rng.integers(0, count, size=features.shape[0])
-            order = np.argsort(owner, kind="stable")
-            bounds = np.searchsorted(owner[order], np.arange(count + 1))
-            features, target = features[order], target[order]
-            for spill, begin, end in zip(spills, bounds[:-1], bounds[1:], strict=True):
-                if end > begin:
-                    spill.append(*_rows(features, target, begin, end))
-            del features, target
-            _unlink(path)
+        try:
+            for path in blocks:
+                self._scatter(path, spills, rng)
+        finally:
+            for spill in spills:
+                spill.close()
         self._bytes = 0
         for shard, spill in enumerate(spills):
             features, target = spill.load(self.n_features)
@@ -84,6 +80,23 @@ class FeatureCache:
                 self._bytes += self._write(features[order], target[order], path)
                 self._shards.append(path)
         self._resident.clear()
+
+    def _scatter(self, path: Path, spills: list[_Spill], rng: np.random.Generator) -> None:
+        """Append the rows of one stored block to spills chosen at random (then remove the block)."""
+        features, target = self._read(path)
+        owner = rng.integers(0, len(spills), size=features.shape[0])
+        order = np.argsort(owner, kind="stable")
+        bounds = np.searchsorted(owner[order], np.arange(len(spills) + 1))
+        features, target = features[order], np.asarray(target[order], dtype=np.float64)
+        pointers = features.indptr
+        lengths = np.diff(pointers).astype(np.int64)
+        data = np.asarray(features.data, dtype=np.float64)
+        indices = np.asarray(features.indices, dtype=np.int32)  # a column number: features < 2**31
+        for spill, begin, end in zip(spills, bounds[:-1], bounds[1:], strict=True):
+            if end > begin:
+                low, high = pointers[begin], pointers[end]
+                spill.append(lengths[begin:end], target[begin:end], data[low:high], indices[low:high])
+        _unlink(path)
 
     @property
     def resident(self) -> bool:
@@ -184,30 +197,50 @@ def _rows(
 
 
 class _Spill:
-    """Rows of one shard-to-be, appended block by block to raw files (values, columns, row lengths, targets)."""
+    """Rows of one shard-to-be, appended block by block to one raw file kept open: per block a record of its
+    row and value counts, then row lengths, targets, values and columns."""
 
-    def __init__(self, base: Path) -> None:
-        self.parts = {name: base.with_suffix(f".{name}") for name in ("data", "indices", "lengths", "target")}
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.handle: BinaryIO | None = None
 
-    def append(self, features: sp.csr_matrix, target: np.ndarray) -> None:
-        arrays = {
-            "data": np.asarray(features.data, dtype=np.float64),
-            "indices": np.asarray(features.indices, dtype=np.int32),  # a column number fits: features < 2**31
-            "lengths": np.diff(features.indptr).astype(np.int64),
-            "target": np.asarray(target, dtype=np.float64),
-        }
-        for name, array in arrays.items():
-            with self.parts[name].open("ab") as handle:
-                array.tofile(handle)
+    def append(self, lengths: np.ndarray, target: np.ndarray, data: np.ndarray, indices: np.ndarray) -> None:
+        """One block's rows: row lengths (int64), targets and values (float64), columns (int32)."""
+        if self.handle is None:
+            self.handle = self.path.open("wb")
+        self.handle.write(np.array([len(lengths), len(data)], dtype=np.int64).data)
+        for array in (lengths, target, data, indices):
+            self.handle.write(np.ascontiguousarray(array).data)
+
+    def close(self) -> None:
+        if self.handle is not None:
+            self.handle.close()
 
     def load(self, n_features: int) -> tuple[sp.csr_matrix, np.ndarray]:
-        """All appended rows (then the spill files are removed)."""
-        if not self.parts["lengths"].exists():
+        """All appended rows (then the spill file is removed)."""
+        if self.handle is None:
             return sp.csr_matrix((0, n_features)), np.zeros(0)
-        types = {"data": np.float64, "indices": np.int32, "lengths": np.int64, "target": np.float64}
-        read = {name: np.fromfile(path, dtype=types[name]) for name, path in self.parts.items()}
-        for path in self.parts.values():
-            path.unlink()
-        indptr = np.concatenate(([0], np.cumsum(read["lengths"])))
-        shape = (read["lengths"].size, n_features)
-        return sp.csr_matrix((read["data"], read["indices"], indptr), shape=shape), read["target"]
+        self.handle.close()
+        raw = np.fromfile(self.path, dtype=np.uint8)
+        self.path.unlink()
+        lengths: list[np.ndarray] = []
+        targets: list[np.ndarray] = []
+        values: list[np.ndarray] = []
+        columns: list[np.ndarray] = []
+        at = 0
+        while at < raw.size:
+            rows, nnz = raw[at : at + 16].view(np.int64)
+            at += 16
+            for kind, count, out in (
+                (np.int64, rows, lengths),
+                (np.float64, rows, targets),
+                (np.float64, nnz, values),
+                (np.int32, nnz, columns),
+            ):
+                size = int(count) * np.dtype(kind).itemsize
+                out.append(raw[at : at + size].view(kind))
+                at += size
+        indptr = np.concatenate(([0], np.cumsum(np.concatenate(lengths))))
+        shape = (indptr.size - 1, n_features)
+        features = sp.csr_matrix((np.concatenate(values), np.concatenate(columns), indptr), shape=shape)
+        return features, np.concatenate(targets)
