@@ -13,7 +13,7 @@ from aml_provider.local.data import Attribute, Chunk, S3Object, Schema, Statisti
 from aml_provider.local.data.values import split_text
 from aml_provider.local.recipes import FeaturePipeline, parse_recipe
 from aml_provider.local.recipes.pipeline import BagEncoder, FeatureList
-from aml_provider.local.recipes.processors import Bag
+from aml_provider.local.recipes.processors import Bag, bins_of
 
 SCHEMA = Schema(
     (
@@ -125,3 +125,28 @@ def test_a_long_batch_equals_its_rows_transformed_one_by_one() -> None:
     whole = fast.transform(columns, grow=True)
     rows = [fast.transform({name: values[i : i + 1] for name, values in columns.items()}) for i in range(300)]
     assert_same(whole, sp.vstack(rows, format="csr"))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_quantile_bins_from_the_table_equal_a_binary_search(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    edges = [
+        np.unique(rng.normal(size=499)),
+        np.unique(np.round(rng.lognormal(3, 2, size=300), 1)),  # skewed: many edges in few cells
+        np.unique(rng.integers(0, 20, size=50).astype(float)),
+        np.array([-1e-300, 0.0, 1e-300, 1e300]),
+        np.array([2.0, 2.5]),
+    ][seed % 5]
+    bounds = np.append(edges, np.inf)
+    near = rng.choice(edges, 2_000)
+    values = np.concatenate(
+        [
+            near,
+            np.nextafter(near, np.inf),
+            np.nextafter(near, -np.inf),
+            rng.normal(size=2_000) * rng.choice([1e-3, 1.0, 1e3, 1e300], 2_000),
+            [np.nan, np.inf, -np.inf, 0.0, -0.0, np.finfo(float).max, -np.finfo(float).max],
+        ]
+    )
+    rng.shuffle(values)
+    np.testing.assert_array_equal(bins_of(bounds, values), np.searchsorted(bounds, values, side="right"))

@@ -213,8 +213,10 @@ def _cache_features(
         invalid += int(np.count_nonzero(~present))
         if not present.any():
             continue
-        columns = {name: column[present] for name, column in chunk.columns.items()}
-        y = values[present]
+        columns, y = chunk.columns, values
+        if not present.all():
+            columns = {name: column[present] for name, column in chunk.columns.items()}
+            y = values[present]
         if model_type == MULTICLASS:
             y = _class_indices(y, classes)
         cache.append(pipeline.transform(columns, grow=True), np.asarray(y, dtype=np.float64))

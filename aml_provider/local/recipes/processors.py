@@ -231,7 +231,7 @@ class QuantileBin(Unary):
     def transform(self, *args: Values) -> Values:
         values = _dense(args[0])
         # nan sorts after every bound, +inf included, so it lands on the last label: the missing one
-        bins = np.searchsorted(self.bounds_, values, side="right")
+        bins = bins_of(self.bounds_, values)
         return Bag(np.arange(len(values)), self.labels_[bins], bins, self.labels_)
 
     def transform_one(self, *args: Row) -> Row:
@@ -289,6 +289,36 @@ class Cartesian(Node):
     def transform_one(self, *args: Row) -> Row:
         left, right = row_tokens(args[0]), row_tokens(args[1])
         return [first + "_" + second for first in left if first for second in right if second]
+
+
+#: Values below this many are binned by binary search alone; cells per bin edge of the table in `bins_of`.
+_TABLE_MIN_VALUES, _CELLS_PER_EDGE = 1_000, 8
+
+
+def bins_of(bounds: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """`np.searchsorted(bounds, values, side="right")` of sorted distinct bounds ending in +inf, without a
+    binary search per value: a table of the answer at evenly spaced points gives each value a candidate,
+    kept where bounds[k - 1] <= value < bounds[k] holds (the one right answer); the few others (near an edge,
+    nan) are searched."""
+    edges = bounds[:-1]
+    if len(values) < _TABLE_MIN_VALUES or len(edges) < 2:
+        return np.searchsorted(bounds, values, side="right")
+    cells = _CELLS_PER_EDGE * len(edges)
+    low, width = edges[0], (edges[-1] - edges[0]) / cells
+    if not np.isfinite(width) or width <= 0:
+        return np.searchsorted(bounds, values, side="right")
+    table = np.searchsorted(bounds, low + np.arange(-1, cells + 1) * width, side="right")
+    table[0], table[-1] = 0, len(edges)  # below the first edge; at or above the last
+    with np.errstate(over="ignore", invalid="ignore"):  # huge values: inf, clipped to the last cell
+        position = (values - low) * (1.0 / width)
+    # fmax first: nan becomes -1 (a candidate the check rejects); truncation only costs a check elsewhere
+    cell = np.fmin(np.fmax(position, -1.0, out=position), float(cells), out=position).astype(np.intp)
+    bins = table[cell + 1]
+    lower = np.concatenate(([-np.inf], bounds))
+    wrong = ~((lower[bins] <= values) & (values < bounds[bins]))
+    if wrong.any():
+        bins[wrong] = np.searchsorted(bounds, values[wrong], side="right")
+    return bins  # type: ignore[no-any-return]
 
 
 def _spell(node: Node) -> str:
