@@ -87,7 +87,8 @@ def test_statistics_of_numbers_read_with_invalid_mask_equal_those_of_the_text(
         as_numbers.add(numbers)
     result = as_numbers.result()
     assert result == as_text.result()
-    assert result["attributes"]["n"]["invalid"] > 0 and result["attributes"]["n"]["missing"] > 0
+    assert result["attributes"]["n"]["invalid"] > 0
+    assert result["attributes"]["n"]["missing"] > 0
 
 
 @pytest.fixture

@@ -114,7 +114,8 @@ def test_split_text_equals_split_value_by_value(case: str, repeat_values: int) -
     rows, tokens = split_text(values)
     expected = [(row, token) for row, value in enumerate(values) for token in value.split()]
     assert list(zip(rows.tolist(), tokens.tolist(), strict=True)) == expected
-    assert rows.dtype == np.intp and tokens.dtype == object
+    assert rows.dtype == np.intp
+    assert tokens.dtype == object
 
 
 def test_a_long_batch_equals_its_rows_transformed_one_by_one() -> None:
