@@ -12,7 +12,7 @@ import pytest
 
 from tests.helpers import put_text, schema_text, unique_id, wait_for
 from tests.local.operations import wait_for_endpoint
-from tests.local.test_recipes import EXAMPLE_SCHEMA, EXAMPLES, example_columns
+from tests.local.recipes import EXAMPLE_SCHEMA, EXAMPLES, example_columns
 
 
 @pytest.fixture(scope="module")

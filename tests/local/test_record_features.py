@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from aml_provider.local.recipes import FeaturePipeline
-from tests.local.test_recipes import EXAMPLE_SCHEMA, EXAMPLES, example_columns, pipeline_for, statistics_of
+from tests.local.recipes import EXAMPLE_SCHEMA, EXAMPLES, example_columns, pipeline_for, statistics_of
 
 #: Every processor, the ones the reference recipes leave out (normalize, osb) included.
 EVERY_PROCESSOR = (
