@@ -17,7 +17,7 @@ import pandas as pd
 from aml_provider.local.data.rearrangement import Rearrangement, parse_rearrangement
 from aml_provider.local.data.s3 import S3Object, S3Store
 from aml_provider.local.data.schema import Schema, parse_schema
-from aml_provider.local.data.values import is_missing, parse_numeric
+from aml_provider.local.data.values import invalid_numbers, parse_numeric
 from aml_provider.local.errors import JobFailed
 
 MAX_LINE_BYTES = 100 * 1024
@@ -290,11 +290,7 @@ class _FileReader:
             name = self.schema.names[i]
             values = columns[name]
             numbers = parse_numeric(values)
-            if values.dtype.kind == "f":
-                invalid[name] = np.isinf(values)
-            else:
-                invalid[name] = nan = np.isnan(numbers)
-                nan[nan] = ~is_missing(values[nan])
+            invalid[name] = np.isinf(values) if values.dtype.kind == "f" else invalid_numbers(values, numbers)
             columns[name] = numbers
         return columns, invalid
 

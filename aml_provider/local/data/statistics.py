@@ -20,7 +20,13 @@ from sklearn.metrics import mutual_info_score
 
 from aml_provider.local.data.reader import Chunk
 from aml_provider.local.data.schema import Schema
-from aml_provider.local.data.values import is_missing, parse_binary, parse_numeric, split_text
+from aml_provider.local.data.values import (
+    invalid_numbers,
+    is_missing,
+    parse_binary,
+    parse_numeric,
+    split_text,
+)
 
 SAMPLE_ROWS = 100_000
 #: Sample cells across all attributes; wide schemas get fewer sample rows.
@@ -232,9 +238,7 @@ class _NumericStats:
 
     def add(self, values: np.ndarray) -> np.ndarray:
         numbers = parse_numeric(values)
-        invalid = np.isnan(numbers)
-        invalid[invalid] = ~is_missing(values[invalid])
-        return self.add_numbers(numbers, invalid)
+        return self.add_numbers(numbers, invalid_numbers(values, numbers))
 
     def add_numbers(self, numbers: np.ndarray, invalid: np.ndarray) -> np.ndarray:
         """`add` of values read as numbers: finite or nan, `invalid` where nan stands for a value that was

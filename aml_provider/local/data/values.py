@@ -43,6 +43,13 @@ def parse_numeric(values: Iterable[object]) -> np.ndarray:
     return np.where(np.isfinite(parsed), parsed, np.nan)
 
 
+def invalid_numbers(values: np.ndarray, numbers: np.ndarray) -> np.ndarray:
+    """Where `numbers` (`parse_numeric` of `values`) is nan for a value that was not empty."""
+    invalid = np.isnan(numbers)
+    invalid[invalid] = ~is_missing(values[invalid])
+    return invalid
+
+
 def _plain_numbers(array: np.ndarray) -> np.ndarray | None:
     """`_parse_plain` of the values, or of their distinct values only when the first of them repeat (a
     column of few distinct numbers: whole numbers, amounts in cents), each then parsed once."""
@@ -123,7 +130,7 @@ def split_text(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return joined
     split = [str(value).split() for value in values]
     counts = np.fromiter(map(len, split), dtype=np.intp, count=len(split))
-    return np.repeat(np.arange(len(split)), counts), _objects([token for tokens in split for token in tokens])
+    return np.repeat(np.arange(len(split)), counts), objects([token for tokens in split for token in tokens])
 
 
 def _split_joined(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
@@ -139,10 +146,11 @@ def _split_joined(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     space = _SPLITS[codes]
     starts = np.flatnonzero(~space & np.concatenate(([True], space[:-1])))  # first character of each token
     rows = np.searchsorted(np.flatnonzero(codes == ord(_SEPARATOR)), starts)
-    return rows, _objects(joined.split())
+    return rows, objects(joined.split())
 
 
-def _objects(items: list[str]) -> np.ndarray:
+def objects(items: list[Any]) -> np.ndarray:
+    """A 1-d object array of `items` (np.array would build 2-d arrays from nested sequences)."""
     array = np.empty(len(items), dtype=object)
     array[:] = items
     return array

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from aml_provider.local.data import DataSourceReader, Schema, open_datasource, parse_binary, parse_numeric
+from aml_provider.local.data.values import objects
 from aml_provider.local.errors import InvalidInputException, JobFailed
 from aml_provider.local.jobs.context import JobContext
 from aml_provider.local.learners import (
@@ -28,7 +29,6 @@ from aml_provider.local.learners import (
     train_linear,
 )
 from aml_provider.local.recipes import FeaturePipeline, default_recipe, parse_recipe
-from aml_provider.local.recipes.processors import objects
 
 #: Model-size pruning: at most this many rounds and seconds, aiming a little under the cap.
 PRUNING_ROUNDS = 12

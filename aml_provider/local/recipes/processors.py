@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from aml_provider.local.data.values import objects
 from aml_provider.local.errors import InvalidInputException
 from aml_provider.local.recipes.lexer import quote_name
 
@@ -46,13 +47,6 @@ class Bag(NamedTuple):
 Values = Dense | Bag
 #: One row's values: a float (nan when missing) for NUMERIC and BINARY, its tokens for CATEGORICAL and TEXT.
 Row = float | list[str]
-
-
-def objects(items: list[Any]) -> np.ndarray:
-    """A 1-d object array of `items` (np.array would build 2-d arrays from nested sequences)."""
-    array = np.empty(len(items), dtype=object)
-    array[:] = items
-    return array
 
 
 @dataclass(frozen=True)
